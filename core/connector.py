@@ -49,7 +49,9 @@ from core.nonce import NonceManager
 from core.ratelimit import RateLimit, RateLimiter, shared_limit
 from core.transport import Prepared, Response, RetryPolicy, Timeouts, Transport
 
-__all__ = ["Connector", "Endpoint", "Pool", "UNIFIED_METHODS", "to_decimal", "format_decimal"]
+__all__ = [
+    "Connector", "Endpoint", "Pool", "UNIFIED_METHODS", "to_decimal", "format_decimal", "encode_query", "wire_value",
+]
 
 T = TypeVar("T")
 
@@ -194,14 +196,17 @@ class Connector:
             error_mapper=self._map_error_checked,
         )
         pools = dict(self.rate_limits)
-        if rate_limits:
-            unknown = set(rate_limits) - set(pools)
-            if unknown:
-                raise BadRequest(f"unknown rate-limit pools {sorted(unknown)}; known: {sorted(pools)}", exchange=self.id)
-            pools.update(rate_limits)
+        overrides = dict(rate_limits or {})
+        unknown = set(overrides) - set(pools)
+        if unknown:
+            raise BadRequest(f"unknown rate-limit pools {sorted(unknown)}; known: {sorted(pools)}", exchange=self.id)
+        pools.update(overrides)
         key_id = self._credentials.key if self._credentials else None
+        # The documented limits are shared by every connector of the process with the same key;
+        # a pool the caller configured differently is this connector's own.
         self._pools: dict[str, RateLimit] = {
-            name: shared_limit(self.id, name, key_id if spec.per_key else None, spec.rate, spec.period, spec.burst)
+            name: RateLimit(f"{self.id}:{name}", spec.rate, spec.period, spec.burst) if name in overrides
+            else shared_limit(self.id, name, key_id if spec.per_key else None, spec.rate, spec.period, spec.burst)
             for name, spec in pools.items()
         }
         self._public_pools = tuple(self._pools[n] for n, spec in pools.items() if not spec.per_key)
@@ -313,7 +318,7 @@ class Connector:
         """An unsigned request: params in the query (GET) or as a form body (others)."""
         if not params:
             return Prepared(ep.method, url, path)
-        encoded = urlencode([(k, wire_value(v)) for k, v in params.items() if v is not None])
+        encoded = encode_query(params)
         if ep.method == "GET":
             return Prepared(ep.method, f"{url}?{encoded}", path)
         return Prepared(ep.method, url, path, {"Content-Type": "application/x-www-form-urlencoded"}, encoded)
@@ -554,6 +559,11 @@ class _Attempt:
         if self._sequence is not None:
             await self._sequence.__aexit__(*exc_info)
             self._sequence = None
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """``k=v&…`` in the given order, values as :func:`wire_value`, None values left out."""
+    return urlencode([(k, wire_value(v)) for k, v in params.items() if v is not None])
 
 
 def wire_value(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Micro-benchmarks of exconn's hot paths; run a module with ``python -m benchmarks.<name>``."""
