@@ -15,7 +15,10 @@ from core.connector import Connector
 from core.errors import NotSupported
 
 # exchange id -> (module, class name)
-_REGISTRY: dict[str, tuple[str, str]] = {}
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "btcalpha": ("connectors.btcalpha", "BtcAlpha"),
+    "peatio": ("connectors.peatio", "Peatio"),
+}
 
 EXCHANGES: tuple[str, ...] = tuple(sorted(_REGISTRY))
 

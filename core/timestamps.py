@@ -29,9 +29,11 @@ def iso_to_ms(text: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
-def any_to_ms(value: str | Decimal | int, *, numeric_unit: str = "s") -> int:
+def any_to_ms(value: str | Decimal | int | float, *, numeric_unit: str = "s") -> int:
     """A timestamp that may come as ISO text or as a number of ``numeric_unit`` ("s" or "ms")."""
-    if isinstance(value, str):
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    elif isinstance(value, str):
         try:
             value = Decimal(value)
         except ArithmeticError:

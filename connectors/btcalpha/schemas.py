@@ -1,0 +1,249 @@
+"""BTC-Alpha's raw JSON, shaped like the wire, and its conversion to core models.
+
+Numbers arrive as JSON numbers in the docs and as decimal strings live: msgspec decodes
+both into exact Decimals. Timestamps are float epoch seconds (single order: int ms)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from core.timestamps import seconds_to_ms
+from core.models import Balance, BookLevel, Candle, Currency, Market, Order, Ticker, Trade, Transfer
+
+# order status -> unified; list endpoints send ints, the single order a string
+ORDER_STATUS = {"1": "open", "2": "canceled", "3": "closed"}
+# withdrawal status: 10 new, 20 verified, 30 approved, 40 refused, 50 canceled by user
+WITHDRAW_STATUS = {10: "pending", 20: "pending", 30: "ok", 40: "failed", 50: "canceled"}
+
+
+def symbol_of(pair: str) -> str:
+    return pair.replace("_", "/", 1)
+
+
+def pair_of(symbol: str) -> str:
+    return symbol.replace("/", "_", 1)
+
+
+class CurrencyRaw(msgspec.Struct):
+    short_name: str
+    sign: str = ""
+
+    def to_model(self) -> Currency:
+        return Currency(self.short_name, self.short_name)
+
+
+class PairRaw(msgspec.Struct):
+    name: str
+    currency1: str
+    currency2: str
+    price_precision: int
+    minimum_order_size: Decimal
+    maximum_order_size: Decimal
+    amount_precision: int | None = None
+    minimum_order_value: Decimal | None = None
+    liquidity_type: int | None = None
+
+    def to_model(self) -> Market:
+        return Market(
+            symbol=f"{self.currency1}/{self.currency2}", id=self.name, base=self.currency1, quote=self.currency2,
+            price_precision=self.price_precision, amount_precision=self.amount_precision,
+            min_amount=self.minimum_order_size, max_amount=self.maximum_order_size,
+            min_cost=self.minimum_order_value,
+        )
+
+
+class TickerRaw(msgspec.Struct):
+    timestamp: Decimal
+    pair: str
+    last: Decimal | None = None
+    high: Decimal | None = None
+    low: Decimal | None = None
+    vol: Decimal | None = None
+    buy: Decimal | None = None
+    sell: Decimal | None = None
+    diff: Decimal | None = None
+
+    def to_model(self) -> Ticker:
+        return Ticker(symbol_of(self.pair), self.buy, self.sell, self.last, self.high, self.low, self.vol,
+                      seconds_to_ms(self.timestamp))
+
+
+class LevelRaw(msgspec.Struct):
+    price: Decimal
+    amount: Decimal
+
+
+class BookRaw(msgspec.Struct):
+    """2022 form: ``sell`` = asks, ``buy`` = bids."""
+
+    sell: list[LevelRaw] = []
+    buy: list[LevelRaw] = []
+
+
+class BookOrderRaw(msgspec.Struct):
+    price: Decimal
+    amount: Decimal
+    id: int | None = None
+    timestamp: Decimal | None = None
+
+
+class BookOrdersRaw(msgspec.Struct):
+    """2017 form. As the seed documents it, ``bids`` holds the sell orders and ``asks`` the
+    buy orders (its sample agrees: the 'bids' price is above the 'asks' price)."""
+
+    bids: list[BookOrderRaw] = []
+    asks: list[BookOrderRaw] = []
+
+
+def book_levels(sells: list[LevelRaw] | list[BookOrderRaw], buys: list[LevelRaw] | list[BookOrderRaw],
+                limit: int | None) -> tuple[list[BookLevel], list[BookLevel]]:
+    """Aggregate and sort best first, whatever order the exchange sent: (bids, asks)."""
+    return _aggregate(buys, reverse=True, limit=limit), _aggregate(sells, reverse=False, limit=limit)
+
+
+def _aggregate(levels, *, reverse: bool, limit: int | None) -> list[BookLevel]:
+    totals: dict[Decimal, Decimal] = {}
+    for level in levels:
+        totals[level.price] = totals.get(level.price, Decimal(0)) + level.amount
+    prices = sorted(totals, reverse=reverse)
+    if limit is not None:
+        prices = prices[:limit]
+    return [BookLevel(p, totals[p]) for p in prices]
+
+
+class TradeRaw(msgspec.Struct):
+    id: int | str
+    timestamp: Decimal
+    pair: str
+    price: Decimal
+    amount: Decimal
+    type: str
+    my_side: str | None = None
+    account_id: int | None = None
+
+    def to_model(self) -> Trade:
+        return Trade(str(self.id), symbol_of(self.pair), self.my_side or self.type, self.price, self.amount,
+                     seconds_to_ms(self.timestamp))
+
+
+class CandleRaw(msgspec.Struct):
+    time: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+    def to_model(self) -> Candle:
+        return Candle(self.time * 1000, self.open, self.high, self.low, self.close, self.volume)
+
+
+class WalletRaw(msgspec.Struct):
+    """``balance`` is the total and ``reserve`` the part locked in orders (as ccxt reads it)."""
+
+    currency: str
+    balance: Decimal
+    reserve: Decimal
+
+    def to_model(self) -> Balance:
+        return Balance(self.currency, self.balance - self.reserve, self.reserve)
+
+
+class OrderRaw(msgspec.Struct):
+    """Own-order list entry and single order. ``amount`` is what remains open; the single
+    order adds ``amount_original``/``amount_filled`` and ``date`` in ms."""
+
+    id: int
+    pair: str
+    type: str
+    price: Decimal
+    amount: Decimal
+    status: int | str
+    date: int | None = None
+    amount_original: Decimal | None = None
+    amount_filled: Decimal | None = None
+
+    def to_model(self) -> Order:
+        status = ORDER_STATUS.get(str(self.status), "open")
+        if self.amount_original is not None:
+            original = self.amount_original
+            filled = self.amount_filled if self.amount_filled is not None else original - self.amount
+        elif status == "closed":  # a done order lists its executed amount
+            original, filled = self.amount, self.amount
+        else:
+            original, filled = self.amount, Decimal(0)
+        remaining = original - filled if status == "open" else Decimal(0)
+        return Order(str(self.id), symbol_of(self.pair), self.type, "limit", self.price, original, filled,
+                     remaining, status, self.date or 0)
+
+
+class CreateTradeRaw(msgspec.Struct):
+    type: str
+    price: Decimal
+    amount: Decimal
+    o_id: int
+    tid: int
+
+
+class CreatedRaw(msgspec.Struct):
+    success: bool
+    type: str = ""
+    date: Decimal = Decimal(0)
+    oid: int = 0
+    price: Decimal = Decimal(0)
+    amount: Decimal = Decimal(0)
+    trades: list[CreateTradeRaw] = []
+    error: str | None = None
+
+    def to_model(self, symbol: str, requested: Decimal) -> Order:
+        filled = requested - self.amount
+        cost = sum((t.price * t.amount for t in self.trades), Decimal(0))
+        return Order(str(self.oid), symbol, self.type, "limit", self.price, requested, filled, self.amount,
+                     "open" if self.amount > 0 else "closed", seconds_to_ms(self.date),
+                     average=cost / filled if filled > 0 and self.trades else None)
+
+
+class DepositRaw(msgspec.Struct):
+    id: int
+    timestamp: Decimal
+    currency: str
+    amount: Decimal
+
+    def to_model(self) -> Transfer:
+        return Transfer(str(self.id), self.currency, self.amount, "ok", seconds_to_ms(self.timestamp))
+
+
+class WithdrawalRaw(msgspec.Struct):
+    id: int
+    timestamp: Decimal
+    currency: str
+    amount: Decimal
+    status: int
+
+    def to_model(self) -> Transfer:
+        return Transfer(str(self.id), self.currency, self.amount, WITHDRAW_STATUS.get(self.status, "pending"),
+                        seconds_to_ms(self.timestamp))
+
+
+class ErrorRaw(msgspec.Struct):
+    error: str = ""
+    success: bool | None = None
+
+
+CURRENCIES = msgspec.json.Decoder(list[CurrencyRaw])
+PAIRS = msgspec.json.Decoder(list[PairRaw])
+TICKERS = msgspec.json.Decoder(list[TickerRaw])
+TICKER = msgspec.json.Decoder(TickerRaw)
+BOOK = msgspec.json.Decoder(BookRaw)
+BOOK_ORDERS = msgspec.json.Decoder(BookOrdersRaw)
+TRADES = msgspec.json.Decoder(list[TradeRaw])
+CANDLES = msgspec.json.Decoder(list[CandleRaw])
+WALLETS = msgspec.json.Decoder(list[WalletRaw])
+ORDERS = msgspec.json.Decoder(list[OrderRaw])
+ORDER = msgspec.json.Decoder(OrderRaw)
+CREATED = msgspec.json.Decoder(CreatedRaw)
+DEPOSITS = msgspec.json.Decoder(list[DepositRaw])
+WITHDRAWALS = msgspec.json.Decoder(list[WithdrawalRaw])
+ERROR = msgspec.json.Decoder(ErrorRaw)
