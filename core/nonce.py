@@ -124,20 +124,23 @@ class _Issue:
 class _InOrder:
     """``sequence()`` when ordered: a FIFO lock held from issuing the nonce to the end of the block."""
 
-    __slots__ = ("_next", "_lock")
+    __slots__ = ("_next", "_lock", "_loop")
 
     def __init__(self, manager: NonceManager) -> None:
         self._next = manager.next
         self._lock: asyncio.Lock | None = None  # made on first use, inside a running loop
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> int:
-        if self._lock is None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # first use, or the manager outlived an earlier event loop
             self._lock = asyncio.Lock()
-        await self._lock.acquire()
+            self._loop = loop
+        await self._lock.acquire()  # type: ignore[union-attr]
         try:
             return self._next()
         except BaseException:
-            self._lock.release()
+            self._lock.release()  # type: ignore[union-attr]
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -96,6 +96,13 @@ class Venue:
     socket_control: Any = None
     # per key: the last nonce seen, or the set of recently used tonces (the app decides)
     nonce_memory: dict[str, Any] = field(default_factory=dict)
+    # the app's server-side rate limits by name ("public", "private", …); tests may retune them
+    windows: dict[str, SlidingWindow] = field(default_factory=dict)
+
+    def window(self, name: str, limit: int, period: float) -> SlidingWindow:
+        """The venue's named rate limit: ``limit`` requests per ``period`` seconds per identity."""
+        window = self.windows[name] = SlidingWindow(limit, period)
+        return window
 
     def add_key(self, account: str, key: str | None = None, secret: str | None = None) -> ApiKey:
         """Register an API key for an account (created if new); random key/secret by default."""

@@ -344,8 +344,8 @@ class _BtcAlphaApi:
     def __init__(self, venue: Venue) -> None:
         self.venue = venue
         self._symbols = {pair_id(symbol): symbol for symbol in venue.markets()}
-        self._public_limit = SlidingWindow(_PUBLIC_CALLS_PER_SECOND, 1.0)
-        self._private_limit = SlidingWindow(_PRIVATE_CALLS_PER_SECOND, 1.0)
+        self._public_limit = venue.window("public", _PUBLIC_CALLS_PER_SECOND, 1.0)
+        self._private_limit = venue.window("private", _PRIVATE_CALLS_PER_SECOND, 1.0)
 
     # -- request plumbing -------------------------------------------------------------------
 

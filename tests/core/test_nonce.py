@@ -228,3 +228,16 @@ def test_ordered_sequence_is_released_after_an_error_and_a_cancelled_wait() -> N
                 return nonce
 
     assert run_virtual(main()) == int(T0 * 1000) + 2  # the cancelled wait issued no nonce
+
+
+def test_ordered_sequence_works_in_a_new_event_loop_after_the_first_one_closed():
+    manager = NonceManager(ordered=True)
+
+    async def use() -> int:
+        async with manager.sequence() as nonce:
+            await asyncio.sleep(0)
+            return nonce
+
+    first = asyncio.run(use())
+    second = asyncio.run(use())  # a Jupyter kernel or a test suite runs many loops in one process
+    assert second > first
