@@ -50,6 +50,7 @@ from sandbox.engine import (
     TransferRecord,
 )
 from sandbox.stats import candles, ticker_stats
+from sandbox.exchanges.btcalpha_socket import attach_socket
 from sandbox.venue import SlidingWindow, Venue, fault_middleware
 
 __all__ = ["MARKETS", "MIDS", "create_app", "pair_id", "signing_message", "expected_signature"]
@@ -628,7 +629,7 @@ class _BtcAlphaApi:
 
 
 def create_app(venue: Venue) -> web.Application:
-    """The BTC-Alpha REST app of ``venue`` (the engine.io feed is mounted separately)."""
+    """The BTC-Alpha app of ``venue``: the REST API and, at ``/socket.io/``, the live book feed."""
     api = _BtcAlphaApi(venue)
     app = web.Application(middlewares=[fault_middleware(venue, _error_response), _error_middleware])
     public: dict[str, PublicHandler] = {
@@ -660,4 +661,5 @@ def create_app(venue: Venue) -> web.Application:
         app.router.add_get(path, api.private(private_handler))
     for path, private_handler in private_post.items():
         app.router.add_post(path, api.private(private_handler))
+    attach_socket(app, venue)
     return app
