@@ -276,9 +276,10 @@ class EngineIOConnection:
                     return
                 raise
 
-    def drop(self) -> None:
-        """Abort the session now (tests, or a stall detector that gave up on it)."""
-        self._fail(ConnectionLost("dropped by the client"))
+    def drop(self, error: NetworkError | None = None) -> None:
+        """Abort the session now (tests, or a stall detector that gave up on it); ``recv``
+        then raises ``error``."""
+        self._fail(error or ConnectionLost("dropped by the client"))
         if self._ws is not None:
             self._ws._response.close()  # abort the transport without a close handshake
 

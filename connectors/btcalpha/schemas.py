@@ -247,3 +247,36 @@ CREATED = msgspec.json.Decoder(CreatedRaw)
 DEPOSITS = msgspec.json.Decoder(list[DepositRaw])
 WITHDRAWALS = msgspec.json.Decoder(list[WithdrawalRaw])
 ERROR = msgspec.json.Decoder(ErrorRaw)
+
+
+class SocketTradeRaw(msgspec.Struct):
+    """A fill inside a live-book message: ``o_id`` is the resting order hit."""
+
+    tid: int
+    type: str
+    price: Decimal
+    amount: Decimal
+    o_id: int
+
+
+class SocketMessageRaw(msgspec.Struct):
+    """A ``book_<PAIR>`` socket event: a new order (``amount`` = what rests of it, ``trades`` =
+    the fills it caused) or, with ``cancelled``, the cancel of resting order ``oid``."""
+
+    oid: int
+    type: str
+    price: Decimal
+    amount: Decimal
+    date: Decimal
+    trades: list[SocketTradeRaw] = []
+    cancelled: bool = False
+    cancel_order_id: int | None = None
+    success: bool = True
+    pair: str | None = None
+
+    @property
+    def is_cancel(self) -> bool:
+        return self.cancelled or self.cancel_order_id is not None
+
+
+SOCKET_MESSAGE = msgspec.json.Decoder(SocketMessageRaw)
