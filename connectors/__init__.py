@@ -18,6 +18,7 @@ from core.errors import NotSupported
 _REGISTRY: dict[str, tuple[str, str]] = {
     "btcalpha": ("connectors.btcalpha", "BtcAlpha"),
     "peatio": ("connectors.peatio", "Peatio"),
+    "qtrade": ("connectors.qtrade", "QTrade"),
 }
 
 EXCHANGES: tuple[str, ...] = tuple(sorted(_REGISTRY))

@@ -157,7 +157,7 @@ class Connector:
     not_supported: ClassVar[Mapping[str, str]] = MappingProxyType({})
     emulated: ClassVar[Mapping[str, str]] = MappingProxyType({})
     timeframes: ClassVar[Mapping[str, str]] = MappingProxyType({})
-    nonce_unit: ClassVar[str] = "ms"
+    nonce_unit: ClassVar[str | None] = "ms"  # None: the exchange signs a plain timestamp, no nonce
     nonce_ordered: ClassVar[bool] = False
     has: ClassVar[Mapping[str, bool]] = MappingProxyType({})
 
@@ -220,7 +220,7 @@ class Connector:
         self._markets_lock: asyncio.Lock | None = None
 
     def _nonce_manager(self, key: str | None, store: str | None) -> NonceManager:
-        manager_kw = {"unit": self.nonce_unit, "ordered": self.nonce_ordered, "store": store}
+        manager_kw = {"unit": self.nonce_unit or "s", "ordered": self.nonce_ordered, "store": store}
         if key is None:
             return NonceManager(**manager_kw)  # type: ignore[arg-type]
         ident = (self.id, key_fingerprint(key))
@@ -324,10 +324,11 @@ class Connector:
         return Prepared(ep.method, url, path, {"Content-Type": "application/x-www-form-urlencoded"}, encoded)
 
     def _sign(
-        self, ep: Endpoint, url: str, path: str, params: Mapping[str, Any] | None, nonce: int,
+        self, ep: Endpoint, url: str, path: str, params: Mapping[str, Any] | None, nonce: int | None,
         credentials: Credentials,
     ) -> Prepared:
-        """Build a signed request for a private endpoint (exchange-specific)."""
+        """Build a signed request for a private endpoint (exchange-specific); ``nonce`` is
+        None when the class declares ``nonce_unit = None``."""
         raise NotImplementedError
 
     def _map_error(self, response: Response) -> ExconnError | None:
@@ -546,6 +547,8 @@ class _Attempt:
         await c._limiter.acquire(self._ep.cost, limits=self._limits)
         if self._credentials is None:
             return c._prepare_public(self._ep, self._url, self._path, self._params)
+        if c.nonce_unit is None:
+            return c._sign(self._ep, self._url, self._path, self._params, None, self._credentials)
         self._sequence = c._nonces.sequence()
         nonce = await self._sequence.__aenter__()
         try:

@@ -161,10 +161,10 @@ async def test_too_small_amount_is_refused_before_sending(venue):
 
 async def test_order_beyond_the_balance_raises_insufficient_funds(venue):
     market = await venue.ex.market(venue.symbol)
-    api_key = venue.sb.venue(venue.id).add_key("poor")
-    venue.sb.venue(venue.id).fund("poor", {market.quote: Decimal("1")})
     price = await quiet_price(venue, market, "buy")
-    amount = min_amount(market, price) * 1000
+    amount = min_amount(market, price)
+    api_key = venue.sb.venue(venue.id).add_key("poor")
+    venue.sb.venue(venue.id).fund("poor", {market.quote: amount * price / 2})  # half of what the order needs
     async with venue.connector(api_key.key, api_key.secret) as poor:
         with pytest.raises(InsufficientFunds):
             await poor.create_order(venue.symbol, "buy", amount, price)
