@@ -28,6 +28,7 @@ from core.errors import (
     BadRequest,
     BadResponse,
     BadSymbol,
+    ExchangeUnavailable,
     ExconnError,
     InvalidNonce,
     InvalidOrder,
@@ -339,6 +340,9 @@ class Connector:
         error = self._map_error(response)
         if isinstance(error, InvalidNonce):
             self._clock_synced = False  # the next private call re-reads the server clock
+        elif type(error) is BadRequest and response.status >= 500:
+            # a server error the exchange explained, but not a refusal of our request
+            error = ExchangeUnavailable(error.message, code=error.code)
         return error
 
     async def sync_clock(self) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+
 from connectors.btcalpha import schemas as s
 from connectors.btcalpha.auth import Signer
 from core.connector import Connector, Endpoint, Pool, encode_query, format_decimal, wire_value
@@ -98,29 +100,9 @@ class BtcAlpha(Connector):
     def _map_error(self, response: Response) -> ExconnError | None:
         try:
             message = s.ERROR.decode(response.body).error
-        except Exception:
+        except (msgspec.DecodeError, msgspec.ValidationError):
             return None
-        if not message:
-            return None
-        lowered = message.lower()
-        status = response.status
-        if status == 429:
-            return RateLimited(message)
-        if "nonce" in lowered:
-            return InvalidNonce(message)
-        if status == 401:
-            return AuthenticationError(message)
-        if status == 403:
-            return PermissionDenied(message)
-        if "balance" in lowered or "insufficient" in lowered:
-            return InsufficientFunds(message)
-        if status == 404 and "/order" in response.path:
-            return OrderNotFound(message)
-        if "pair" in lowered and ("unknown" in lowered or "invalid" in lowered or "not found" in lowered):
-            return BadSymbol(message)
-        if response.path.endswith(("/order/", "/order-cancel/")):
-            return InvalidOrder(message)
-        return BadRequest(message)
+        return _classify(response.status, response.path, message) if message else None
 
     # -- public --------------------------------------------------------------------
 
@@ -199,7 +181,9 @@ class BtcAlpha(Connector):
         data = {"type": side, "pair": market.id, "amount": format_decimal(qty), "price": format_decimal(px)}
         created = await self._call("create_order", data, decoder=s.CREATED)
         if not created.success:
-            raise InvalidOrder(created.error or "order refused", exchange=self.id)
+            error = _classify(200, "/api/v1/order/", created.error or "order refused")
+            error.exchange = self.id
+            raise error
         return created.to_model(market.symbol, qty)
 
     async def cancel_order(self, order_id: str, symbol: str | None = None) -> Order | None:
@@ -245,6 +229,29 @@ class BtcAlpha(Connector):
     async def fetch_withdrawals(self, currency: str | None = None) -> list[Transfer]:
         params = {} if currency is None else {"currency_id": currency}
         return [w.to_model() for w in await self._call("withdraws", params, decoder=s.WITHDRAWALS)]
+
+
+def _classify(status: int, path: str, message: str) -> ExconnError:
+    """BTC-Alpha answers ``{"error": text}``: the status and the text say which error it is."""
+    lowered = message.lower()
+    if status == 429:
+        return RateLimited(message)
+    if "nonce" in lowered:
+        return InvalidNonce(message)
+    if status == 401:
+        return AuthenticationError(message)
+    if status == 403:
+        return PermissionDenied(message)
+    if "balance" in lowered or "insufficient" in lowered:
+        return InsufficientFunds(message)
+    on_order = path.startswith(("/api/v1/order/", "/api/v1/order-cancel/"))
+    if status == 404 and on_order:
+        return OrderNotFound(message)
+    if "pair" in lowered and ("unknown" in lowered or "invalid" in lowered or "not found" in lowered):
+        return BadSymbol(message)
+    if on_order and status < 500:
+        return InvalidOrder(message)
+    return BadRequest(message)
 
 
 def _order_id(order_id: str) -> str:

@@ -66,7 +66,9 @@ class TickerRaw(msgspec.Struct):
     diff: Decimal | None = None
 
     def to_model(self) -> Ticker:
-        return Ticker(symbol_of(self.pair), self.buy, self.sell, self.last, self.high, self.low, self.vol,
+        # ``vol`` is the 24 h volume in quote currency (as ccxt reads it); Ticker.volume is
+        # base currency and BTC-Alpha does not give that, so it stays None.
+        return Ticker(symbol_of(self.pair), self.buy, self.sell, self.last, self.high, self.low, None,
                       seconds_to_ms(self.timestamp))
 
 
@@ -155,13 +157,13 @@ class OrderRaw(msgspec.Struct):
     """Own-order list entry and single order. ``amount`` is what remains open; the single
     order adds ``amount_original``/``amount_filled`` and ``date`` in ms."""
 
-    id: int
+    id: int | str
     pair: str
     type: str
     price: Decimal
     amount: Decimal
     status: int | str
-    date: int | None = None
+    date: int | str | None = None  # ms; the live server sends it as a string
     amount_original: Decimal | None = None
     amount_filled: Decimal | None = None
 
@@ -176,7 +178,7 @@ class OrderRaw(msgspec.Struct):
             original, filled = self.amount, Decimal(0)
         remaining = original - filled if status == "open" else Decimal(0)
         return Order(str(self.id), symbol_of(self.pair), self.type, "limit", self.price, original, filled,
-                     remaining, status, self.date or 0)
+                     remaining, status, int(self.date) if self.date else 0)
 
 
 class CreateTradeRaw(msgspec.Struct):
@@ -191,7 +193,7 @@ class CreatedRaw(msgspec.Struct):
     success: bool
     type: str = ""
     date: Decimal = Decimal(0)
-    oid: int = 0
+    oid: int | str = 0
     price: Decimal = Decimal(0)
     amount: Decimal = Decimal(0)
     trades: list[CreateTradeRaw] = []

@@ -15,6 +15,7 @@ Choices where the spec leaves a question open:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -22,7 +23,7 @@ import msgspec
 
 from connectors.peatio import schemas as s
 from connectors.peatio.auth import Signer
-from core.connector import Connector, Endpoint, Pool, format_decimal, encode_query, to_decimal
+from core.connector import Connector, Endpoint, Pool, encode_query, format_decimal, to_decimal, wire_value
 from core.credentials import Credentials
 from core.errors import (
     AuthenticationError,
@@ -126,7 +127,8 @@ class Peatio(Connector):
                 url = f"{url}?{encode_query(params)}"
             return Prepared(ep.method, url, path, headers)
         headers.update(_JSON)
-        body = _encode.encode({k: v for k, v in (params or {}).items() if v is not None})
+        body = _encode.encode({k: wire_value(v) if isinstance(v, Decimal) else v
+                               for k, v in (params or {}).items() if v is not None})
         return Prepared(ep.method, url, path, headers, body)
 
     def _map_error(self, response: Response) -> ExconnError | None:
@@ -231,6 +233,7 @@ class Peatio(Connector):
         """Request the cancel; Peatio cancels asynchronously and returns the order as it was
         (often still ``open``) — poll :meth:`fetch_order` for ``canceled``."""
         raw = await self._call("cancel_order", path_params={"id": _order_id(order_id)}, decoder=s.ORDER)
+        await self.load_markets()  # after the cancel: nothing may delay or prevent it
         return raw.to_model(self._symbol(raw.market))
 
     async def cancel_all_orders(self, symbol: str | None = None) -> list[Order]:

@@ -12,11 +12,13 @@ from core.models import Balance, BookLevel, Candle, Currency, DepositAddress, Ma
 from core.timestamps import any_to_ms, iso_to_ms, seconds_to_ms
 
 ORDER_STATE = {"pending": "pending", "wait": "open", "done": "closed", "cancel": "canceled", "reject": "rejected"}
-DEPOSIT_STATE = {"submitted": "pending", "accepted": "ok", "collected": "ok", "canceled": "canceled",
-                 "rejected": "failed", "skipped": "failed"}
+# "skipped" follows "accepted" (credited, then not collected to the hot wallet): the money is in
+DEPOSIT_STATE = {"submitted": "pending", "accepted": "ok", "collected": "ok", "skipped": "ok",
+                 "canceled": "canceled", "rejected": "failed"}
+# terminal: succeed, rejected, canceled, failed; "skipped" and "errored" can still be processed
 WITHDRAW_STATE = {"prepared": "pending", "submitted": "pending", "accepted": "pending", "processing": "pending",
-                  "confirming": "pending", "to_reject": "pending", "succeed": "ok", "canceled": "canceled",
-                  "rejected": "failed", "failed": "failed", "errored": "failed", "skipped": "failed"}
+                  "confirming": "pending", "to_reject": "pending", "skipped": "pending", "errored": "pending",
+                  "succeed": "ok", "canceled": "canceled", "rejected": "failed", "failed": "failed"}
 
 
 class MarketRaw(msgspec.Struct):
