@@ -17,6 +17,7 @@ from core.errors import NotSupported
 # exchange id -> (module, class name)
 _REGISTRY: dict[str, tuple[str, str]] = {
     "btcalpha": ("connectors.btcalpha", "BtcAlpha"),
+    "coindcx": ("connectors.coindcx", "CoinDCX"),
     "peatio": ("connectors.peatio", "Peatio"),
     "qtrade": ("connectors.qtrade", "QTrade"),
 }
