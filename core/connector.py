@@ -104,12 +104,24 @@ class Endpoint:
 
 @dataclass(frozen=True, slots=True)
 class Pool:
-    """A rate-limit pool: ``rate`` calls per ``period`` seconds, per API key or per IP."""
+    """A rate-limit pool: ``rate`` calls per ``period`` seconds, per API key or per IP.
+    ``endpoint_only`` pools are taken only by the endpoints that name them."""
 
     rate: float
     period: float = 1.0
     burst: float | None = None
     per_key: bool = False
+    endpoint_only: bool = False
+
+    @staticmethod
+    def window(limit: int, period: float = 1.0, burst: int = 1, *, per_key: bool = False,
+               endpoint_only: bool = False) -> Pool:
+        """A pool that never exceeds a server limit of ``limit`` calls in any sliding ``period``
+        seconds: a bucket admits up to burst + rate·period − 1 calls in such a window, so the
+        rate is ``limit − burst`` per period (one call of slack absorbs network jitter)."""
+        if not 1 <= burst < limit:
+            raise ValueError(f"burst must be between 1 and limit - 1, got {burst} for a limit of {limit}")
+        return Pool(limit - burst, period, burst, per_key, endpoint_only)
 
 
 def to_decimal(value: Any, field: str) -> Decimal:
@@ -161,6 +173,7 @@ class Connector:
     nonce_unit: ClassVar[str | None] = "ms"  # None: the exchange signs a plain timestamp, no nonce
     nonce_ordered: ClassVar[bool] = False
     has: ClassVar[Mapping[str, bool]] = MappingProxyType({})
+    _routes: ClassVar[dict[tuple[str, str, str, bool], Endpoint]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -168,6 +181,8 @@ class Connector:
         if unknown:
             raise TypeError(f"{cls.__name__}.not_supported names unknown methods: {sorted(unknown)}")
         cls.has = MappingProxyType({m: m not in cls.not_supported for m in UNIFIED_METHODS})
+        if "endpoints" in cls.__dict__:
+            cls._routes = {(ep.method, ep.host, ep.path, ep.auth): ep for ep in cls.endpoints.values()}
 
     def __init__(
         self,
@@ -210,9 +225,10 @@ class Connector:
             else shared_limit(self.id, name, key_id if spec.per_key else None, spec.rate, spec.period, spec.burst)
             for name, spec in pools.items()
         }
-        self._public_pools = tuple(self._pools[n] for n, spec in pools.items() if not spec.per_key)
-        self._all_pools = tuple(self._pools.values())
-        self._limiter = RateLimiter(*self._all_pools)
+        general = {n: spec for n, spec in pools.items() if not spec.endpoint_only}
+        self._public_pools = tuple(self._pools[n] for n, spec in general.items() if not spec.per_key)
+        self._all_pools = tuple(self._pools[n] for n in general)
+        self._limiter = RateLimiter(*self._pools.values())
         self._nonces = self._nonce_manager(key_id, nonce_store)
         self._sync_clock = sync_clock and not self.not_supported.get("fetch_server_time")
         self._clock_synced = False
@@ -267,7 +283,8 @@ class Connector:
         method = method.upper()
         if host not in self._hosts:
             raise BadRequest(f"unknown host {host!r}; known: {sorted(self._hosts)}", exchange=self.id)
-        endpoint = Endpoint(method, path, auth=auth, host=host)
+        # a declared endpoint keeps its own pools and retry rule; others take the general pools
+        endpoint = self._routes.get((method, host, path, auth)) or Endpoint(method, path, auth=auth, host=host)
         return await self._call(endpoint, params)
 
     async def _call(

@@ -5,8 +5,9 @@ Choices where the spec leaves a question open:
   the connector falls back to the 2017 query form ``/orderbook/?pair=`` for good.
 - GET filters are not signed (official samples and ccxt sign only the key).
 - ``wallets.balance`` is the total and ``reserve`` the locked part (ccxt's reading).
-- Private calls are limited to 2/s per key (2022 docs) and sent in nonce order, because
-  the exchange rejects a nonce lower than the last one it saw.
+- Private calls stay under 2 per sliding second per key (2022 docs) — one a second with a
+  burst of one — and are sent in nonce order, because the exchange rejects a nonce lower
+  than the last one it saw.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ class BtcAlpha(Connector):
         "deposits": Endpoint("GET", "/api/v1/deposits/", auth=True),
         "withdraws": Endpoint("GET", "/api/v1/withdraws/", auth=True),
     })
-    rate_limits = MappingProxyType({"public": Pool(100), "private": Pool(2, per_key=True)})
+    # 2022 docs: 2 calls/s per account, 100/s per IP — never exceeded in any sliding second
+    rate_limits = MappingProxyType({"public": Pool.window(100, burst=10),
+                                    "private": Pool.window(2, burst=1, per_key=True)})
     not_supported = MappingProxyType({
         "fetch_server_time": "BTC-Alpha documents no server-time endpoint",
         "create_market_order": "BTC-Alpha has limit orders only",

@@ -73,12 +73,6 @@ _REMEMBERED_ORDERS = 500
 _WIRE_TYPES = {"limit": "limit_order", "market": "market_order"}
 
 
-def _window(limit: int, seconds: float, burst: int, per_key: bool = True) -> Pool:
-    """A pool under a server limit of ``limit`` calls in any sliding ``seconds`` window: GCRA
-    admits up to burst + rate*seconds - 1 calls in one, so rate = limit - burst."""
-    return Pool(limit - burst, seconds, burst, per_key)
-
-
 def _private(path: str, pool: str | None = None, *, idempotent: bool | None = None) -> Endpoint:
     """A signed POST taking from the general per-key pools and, if named, its own."""
     pools = _GENERAL_POOLS if pool is None else (*_GENERAL_POOLS, pool)
@@ -116,18 +110,18 @@ class CoinDCX(Connector):
         "edit_order": _private("/exchange/v1/orders/edit", "edit_order"),
     })
     rate_limits = MappingProxyType({
-        "public": _window(16, 1.0, burst=4, per_key=False),
-        "private": _window(16, 1.0, burst=4),
-        "private_minute": _window(960, 60.0, burst=16),
-        "create_order": _window(2000, 60.0, burst=16),
-        "create_multiple": _window(2000, 60.0, burst=16),
-        "order_status": _window(2000, 60.0, burst=16),
-        "status_multiple": _window(2000, 60.0, burst=16),
-        "cancel_order": _window(2000, 60.0, burst=16),
-        "edit_order": _window(2000, 60.0, burst=16),
-        "active_orders": _window(300, 60.0, burst=20),
-        "cancel_by_ids": _window(300, 60.0, burst=20),
-        "cancel_all": _window(30, 60.0, burst=5),
+        "public": Pool.window(16, 1.0, burst=4),
+        "private": Pool.window(16, 1.0, burst=4, per_key=True),
+        "private_minute": Pool.window(960, 60.0, burst=16, per_key=True),
+        "create_order": Pool.window(2000, 60.0, burst=16, per_key=True, endpoint_only=True),
+        "create_multiple": Pool.window(2000, 60.0, burst=16, per_key=True, endpoint_only=True),
+        "order_status": Pool.window(2000, 60.0, burst=16, per_key=True, endpoint_only=True),
+        "status_multiple": Pool.window(2000, 60.0, burst=16, per_key=True, endpoint_only=True),
+        "cancel_order": Pool.window(2000, 60.0, burst=16, per_key=True, endpoint_only=True),
+        "edit_order": Pool.window(2000, 60.0, burst=16, per_key=True, endpoint_only=True),
+        "active_orders": Pool.window(300, 60.0, burst=20, per_key=True, endpoint_only=True),
+        "cancel_by_ids": Pool.window(300, 60.0, burst=20, per_key=True, endpoint_only=True),
+        "cancel_all": Pool.window(30, 60.0, burst=5, per_key=True, endpoint_only=True),
     })
     not_supported = MappingProxyType({
         "fetch_server_time": "CoinDCX has no server-time endpoint (timestamps cannot be corrected for clock skew)",
@@ -188,15 +182,6 @@ class CoinDCX(Connector):
         if response.path.endswith(_ORDER_CHANGES):
             return InvalidOrder(message, code=code)
         return BadRequest(message, code=code)
-
-    async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None, auth: bool = False,
-                      *, host: str = "api") -> Any:
-        """Call any documented endpoint by path; a declared one (see ``endpoints``) goes with its
-        own rate-limit pools and retry rule. Returns the decoded JSON (numbers as Decimal)."""
-        endpoint = _ROUTES.get((method.upper(), host, path, auth))
-        if endpoint is None:
-            return await super().request(method, path, params, auth, host=host)
-        return await self._call(endpoint, params)
 
     # -- public --------------------------------------------------------------------
 
@@ -356,7 +341,3 @@ class CoinDCX(Connector):
         if len(self._placed) > _REMEMBERED_ORDERS:
             del self._placed[next(iter(self._placed))]
 
-
-_ROUTES: dict[tuple[str, str, str, bool], Endpoint] = {
-    (ep.method, ep.host, ep.path, ep.auth): ep for ep in CoinDCX.endpoints.values()
-}

@@ -205,3 +205,27 @@ def test_open_unknown_exchange_raises_not_supported_listing_known_ids():
     with pytest.raises(NotSupported, match="unknown exchange 'nope'"):
         connectors.open("nope")
     assert isinstance(connectors.EXCHANGES, tuple)
+
+
+def test_window_pool_never_exceeds_the_limit_in_any_sliding_window():
+    from core.ratelimit import RateLimit
+
+    pool = Pool.window(16, 1.0, burst=4)
+    bucket = RateLimit("w", pool.rate, pool.period, pool.burst, clock=lambda: 0.0)
+    from core.ratelimit import RateLimiter
+
+    limiter = RateLimiter(bucket)
+    times = [limiter.reserve(now=0.0) for _ in range(200)]  # the earliest slot of each call
+    closed = max(sum(1 for t in times if start <= t <= start + 1.0) for start in times)
+    half_open = max(sum(1 for t in times if start <= t < start + 1.0 - 1e-6) for start in times)  # float slack
+    assert closed <= 16  # even a window closed at both ends stays within the 16/s server limit
+    assert half_open <= 15  # and a server's usual (now-1s, now] window sees one call of slack
+    with pytest.raises(ValueError):
+        Pool.window(2, burst=2)
+
+
+async def test_request_reuses_a_declared_endpoint_and_its_pools(server):
+    async with Dummy(key="k1", secret=SECRET, base_url=server.url) as ex:
+        assert ex._routes[("GET", "api", "/balances", True)] is Dummy.endpoints["balances"]
+        await ex.request("GET", "/balances", auth=True)
+    assert server.hits[-1][1]["X-KEY"] == "k1"
