@@ -20,6 +20,7 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "coindcx": ("connectors.coindcx", "CoinDCX"),
     "peatio": ("connectors.peatio", "Peatio"),
     "qtrade": ("connectors.qtrade", "QTrade"),
+    "quidax": ("connectors.quidax", "Quidax"),
 }
 
 EXCHANGES: tuple[str, ...] = tuple(sorted(_REGISTRY))

@@ -10,7 +10,6 @@ retries, market lookups, pre-flight order checks — lives here.
 from __future__ import annotations
 
 import asyncio
-import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -315,8 +314,6 @@ class Connector:
             limits = self._all_pools if ep.auth else self._public_pools
         if ep.auth:
             credentials = self.credentials
-            if self._sync_clock and not self._clock_synced:
-                await self.sync_clock()
         return await self._transport.request(
             lambda: _Attempt(self, ep, url, path, params, limits, credentials if ep.auth else None),
             idempotent=ep.safe_to_retry,
@@ -367,9 +364,10 @@ class Connector:
         self._clock_synced = True
         if self.not_supported.get("fetch_server_time"):
             return
-        sent_at = time.time()
+        clock = self._nonces.clock
+        sent_at = clock()
         server_ms = await self.fetch_server_time()
-        self._nonces.observe_server_time(server_ms, sent_at=sent_at, received_at=time.time())
+        self._nonces.observe_server_time(server_ms, sent_at=sent_at, received_at=clock())
 
     # -- markets and symbols -----------------------------------------------------------
 
@@ -565,6 +563,8 @@ class _Attempt:
 
     async def __aenter__(self) -> Prepared:
         c = self._c
+        if self._credentials is not None and c._sync_clock and not c._clock_synced:
+            await c.sync_clock()  # first private call, or the exchange just refused a nonce
         await c._limiter.acquire(self._ep.cost, limits=self._limits)
         if self._credentials is None:
             return c._prepare_public(self._ep, self._url, self._path, self._params)

@@ -56,6 +56,11 @@ class NonceManager:
         return self._last
 
     @property
+    def clock(self) -> Callable[[], float]:
+        """The local clock nonces are read from (epoch seconds)."""
+        return self._clock
+
+    @property
     def offset(self) -> int:
         """Server clock minus local clock, in nonce units."""
         return self._offset
