@@ -161,7 +161,7 @@ class Collector:
     # -- feeds -------------------------------------------------------------------------
 
     async def _open_feeds(self) -> list[FeedStats]:
-        opened: list[FeedStats] = []
+        opened = self.feeds = []  # filled as feeds start, so a failure midway still closes the earlier ones
         for spec in self.specs:
             channels = list(spec.channels)
             if spec.exchange == "btcalpha" and "book" in channels:
@@ -169,14 +169,13 @@ class Collector:
                 base = self.base_urls.get("btcalpha")
                 feed = BtcAlphaBookFeed(spec.symbol, base_url=base, ws_url=self.ws_urls.get("btcalpha"),
                                         **self._feed_options.get("btcalpha", {}))
-                await feed.start()
                 opened.append(FeedStats(f"btcalpha {spec.symbol} book", feed))
+                await feed.start()
             if channels:
                 connector = self._connector(spec.exchange)
                 feed = PollingFeed(connector, spec.symbol, channels=channels, interval=self.interval, depth=self.depth)
-                await feed.start()
+                await feed.start()  # raises BadSymbol before it owns anything
                 opened.append(FeedStats(f"{spec.exchange} {spec.symbol} {'+'.join(channels)}", feed))
-        self.feeds = opened
         return opened
 
     def _connector(self, exchange: str) -> Connector:
