@@ -677,17 +677,22 @@ class Engine:
                 break
             maker = levels[key][0]
             amount = min(taker.remaining, maker.remaining)
+            short_of_quote = False
             if quote_wallet is not None and maker.price * amount > quote_wallet.available:  # type: ignore[operator]
-                # A market buy spends only what it has: round the affordable amount down.
+                # A market buy spends only what it has: round the affordable amount down, and
+                # stop there (a self-trade would otherwise hand it back quote to keep buying).
                 step = market.amount_step
                 amount = quote_wallet.available // (maker.price * step) * step  # type: ignore[operator]
                 if not amount:
                     break
+                short_of_quote = True
             fills.append(self._settle(market, taker, maker, amount, now))
             if not maker.remaining:
                 opposite.pop_best()
                 maker.status = "filled"
                 del self._open[maker.account][maker.id]
+            if short_of_quote:
+                break
         return fills
 
     def _settle(self, market: _Market, taker: EngineOrder, maker: EngineOrder, amount: Decimal, now: int) -> Fill:

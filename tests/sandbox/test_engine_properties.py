@@ -15,6 +15,7 @@ from sandbox.engine import (
     CancelEvent,
     Engine,
     EngineOrder,
+    Fill,
     InsufficientBalance,
     MarketSpec,
     OrderEvent,
@@ -60,6 +61,13 @@ def priority_key(order: EngineOrder) -> tuple[D, int]:
     return (-order.price if order.side == "buy" else order.price, order.id)
 
 
+def next_untouched_price(opposite: list[tuple[int, D, D]], fills: tuple[Fill, ...]) -> D | None:
+    """Price of the first resting (id, price, remaining) the fills left liquidity in, None if swept."""
+    if fills and fills[-1].amount < opposite[len(fills) - 1][2]:
+        return fills[-1].price
+    return opposite[len(fills)][1] if len(fills) < len(opposite) else None
+
+
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -88,7 +96,7 @@ class EngineMachine(RuleBasedStateMachine):
     def place(self, account: str, symbol: str, side: str, amount: D, price: D | None, type: str) -> None:
         engine = self.engine
         bids, asks = engine.book(symbol)
-        opposite = [(o.id, o.price, o.remaining) for o in (asks if side == "buy" else bids)]
+        opposite = [(o.id, o.price or D(0), o.remaining) for o in (asks if side == "buy" else bids)]
         before, count = fingerprint(engine), len(self.events)
         try:
             event = engine.place_order(account, symbol, side, amount, price, type=type)
@@ -108,19 +116,21 @@ class EngineMachine(RuleBasedStateMachine):
                 assert fill.price <= price if side == "buy" else fill.price >= price
         prices = [f.price for f in fills]
         assert prices == (sorted(prices) if side == "buy" else sorted(prices, reverse=True))
+        untouched = next_untouched_price(opposite, fills)
         if type == "market":
             assert order.status == ("filled" if not order.remaining else "canceled" if fills else "rejected")
-            untouched = opposite[len(fills):]
             if order.remaining and side == "sell":
-                assert not untouched or (fills and fills[-1].amount < opposite[len(fills) - 1][2])
-            if order.remaining and side == "buy" and untouched:
-                # It stopped only because the quote it has left cannot pay one more amount step.
-                next_price = untouched[0][1] if not fills or fills[-1].amount == opposite[len(fills) - 1][2] \
-                    else fills[-1].price
+                assert untouched is None
+            self_trade = any(f.maker_account == account for f in fills)
+            if order.remaining and side == "buy" and untouched is not None and not self_trade:
+                # It stopped only because the quote it has left cannot pay one more amount step
+                # (a self-trade hands quote back after the fact, so it is not judged by this).
                 left = engine.balances(account)[MARKETS[symbol].quote].available
-                assert left < next_price * AMOUNT_STEP[symbol]
+                assert left < untouched * AMOUNT_STEP[symbol]
         else:
             assert order.status == ("filled" if not order.remaining else "open")
+            if order.remaining and untouched is not None:
+                assert untouched > price if side == "buy" else untouched < price  # type: ignore[operator]
 
     # -- rules --------------------------------------------------------------------------------
 
