@@ -211,15 +211,19 @@ class _Wallet:
 class _Side:
     """One side of a book: sorted level keys (price for asks, -price for bids, best first)."""
 
-    __slots__ = ("sign", "keys", "levels")
+    __slots__ = ("is_bids", "keys", "levels")
 
-    def __init__(self, sign: int) -> None:
-        self.sign = sign
+    def __init__(self, *, is_bids: bool) -> None:
+        self.is_bids = is_bids
         self.keys: list[Decimal] = []
         self.levels: dict[Decimal, deque[EngineOrder]] = {}
 
+    def _key(self, order: EngineOrder) -> Decimal:
+        price: Decimal = order.price  # type: ignore[assignment]  # resting orders are limit orders
+        return -price if self.is_bids else price
+
     def add(self, order: EngineOrder) -> None:
-        key = order.price if self.sign > 0 else -order.price  # type: ignore[operator]
+        key = self._key(order)
         level = self.levels.get(key)
         if level is None:
             insort(self.keys, key)
@@ -228,7 +232,7 @@ class _Side:
             level.append(order)
 
     def remove(self, order: EngineOrder) -> None:
-        key = order.price if self.sign > 0 else -order.price  # type: ignore[operator]
+        key = self._key(order)
         level = self.levels[key]
         level.remove(order)
         if not level:
@@ -259,8 +263,8 @@ class _Market:
 
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
-        self.bids = _Side(-1)
-        self.asks = _Side(1)
+        self.bids = _Side(is_bids=True)
+        self.asks = _Side(is_bids=False)
         self.fills: list[Fill] = []
         self.amount_step = Decimal(1).scaleb(-spec.amount_precision)
 
@@ -605,15 +609,12 @@ class Engine:
 
     def fills(self, account: str | None = None, symbol: str | None = None) -> list[Fill]:
         """Fills of ``account`` (as taker or maker), or every public trade if None; newest first."""
+        market = self._market(symbol) if symbol is not None else None
         if account is not None:
             self._require_account(account)
             source = self._account_fills[account]
-        elif symbol is not None:
-            source = self._market(symbol).fills
         else:
-            source = self._fills
-        if symbol is not None:
-            self._market(symbol)
+            source = market.fills if market is not None else self._fills
         return [f for f in reversed(source) if symbol is None or f.symbol == symbol]
 
     def book(self, symbol: str) -> tuple[list[EngineOrder], list[EngineOrder]]:

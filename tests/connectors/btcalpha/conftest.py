@@ -3,14 +3,12 @@ default URLs with the spec's test key, fixed nonces, and an aioresponses mock.""
 
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
-from aioresponses import aioresponses
 
 import connectors
+from tests.connectors.conftest import fix_nonces
 from core.connector import Pool
 from core.transport import RetryPolicy
 
@@ -40,38 +38,5 @@ async def ex():
 
 @pytest.fixture
 def nonces(ex, monkeypatch) -> list[int]:
-    """Nonces 1700000000000, 1700000000001, …; returns the list of those issued.
-
-    ``NonceManager.sequence()`` does not call ``manager.next`` through the instance: its
-    ``_InOrder``/``_Issue`` helper holds the bound method taken at construction (and the
-    manager has ``__slots__``), so the helper's ``_next`` is what must be replaced."""
-    issued: list[int] = []
-
-    def next_nonce() -> int:
-        issued.append(NONCE + len(issued))
-        return issued[-1]
-
-    monkeypatch.setattr(ex.nonces._sequence, "_next", next_nonce)
-    return issued
-
-
-class _Response(ClientResponse):
-    """aioresponses 0.7.9 builds its responses without the ``stream_writer`` argument that
-    aiohttp >= 3.12 requires; an already-sent request only reads its ``output_size``."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-class _Mock(aioresponses):
-    def add(self, url: Any, method: str = "GET", **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", _Response)
-        super().add(url, method, **kwargs)
-
-
-@pytest.fixture
-def mock():
-    """aioresponses, recording every request aiohttp is asked to send."""
-    with _Mock() as m:
-        yield m
+    """Nonces 1700000000000, 1700000000001, …; returns the list of those issued."""
+    return fix_nonces(ex, monkeypatch, NONCE)

@@ -25,7 +25,9 @@ from core.errors import (
 )
 from core.ratelimit import RateLimit, RateLimiter
 
-from .conftest import TIMESTAMP, MockResponse
+from tests.connectors.conftest import MockResponse
+
+from .conftest import TIMESTAMP
 from .test_signing import C1, C2, C2_BODY, C3
 
 API = "https://api.coindcx.com"

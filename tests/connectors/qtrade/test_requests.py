@@ -56,9 +56,9 @@ def open_qtrade(**options) -> QTrade:
 
 
 @pytest.fixture
-def http(mock_http):
-    mock_http.get(f"{API}/v1/markets", payload=MARKETS)
-    return mock_http
+def http(mock):
+    mock.get(f"{API}/v1/markets", payload=MARKETS)
+    return mock
 
 
 @pytest.fixture
