@@ -261,11 +261,11 @@ class _Side:
 class _Market:
     __slots__ = ("spec", "bids", "asks", "fills", "amount_step")
 
-    def __init__(self, spec: MarketSpec) -> None:
+    def __init__(self, spec: MarketSpec, history: int | None) -> None:
         self.spec = spec
         self.bids = _Side(is_bids=True)
         self.asks = _Side(is_bids=False)
-        self.fills: list[Fill] = []
+        self.fills: deque[Fill] = deque(maxlen=history)
         self.amount_step = Decimal(1).scaleb(-spec.amount_precision)
 
 
@@ -366,17 +366,23 @@ class Engine:
         "_subscribers",
         "_pending_events",
         "_emitting",
+        "_history",
     )
 
-    def __init__(self, *, clock_ms: Callable[[], int] | None = None) -> None:
+    def __init__(self, *, clock_ms: Callable[[], int] | None = None, history: int | None = None) -> None:
+        """``history`` bounds the fills and closed orders remembered per list (None: all), so
+        a sandbox that runs for days keeps a steady memory; open orders are always kept."""
+        if history is not None and history < 1:
+            raise ValueError("history must be at least 1")
+        self._history = history
         self._clock = clock_ms or _wall_clock_ms
         self._markets: dict[str, _Market] = {}
         self._wallets: dict[str, dict[str, _Wallet]] = {}
         self._orders: dict[int, EngineOrder] = {}
-        self._account_orders: dict[str, list[EngineOrder]] = {}
+        self._account_orders: dict[str, deque[EngineOrder]] = {}
         self._open: dict[str, dict[int, EngineOrder]] = {}
-        self._fills: list[Fill] = []
-        self._account_fills: dict[str, list[Fill]] = {}
+        self._fills: deque[Fill] = deque(maxlen=history)
+        self._account_fills: dict[str, deque[Fill]] = {}
         self._transfers: dict[int, TransferRecord] = {}
         self._account_transfers: dict[str, list[TransferRecord]] = {}
         self._next_order_id = 1
@@ -396,7 +402,7 @@ class Engine:
             raise ValueError(f"market {spec.symbol} already exists")
         if not (0 <= spec.maker_fee < 1 and 0 <= spec.taker_fee < 1):
             raise ValueError(f"fees of {spec.symbol} must be fractions in [0, 1)")
-        self._markets[spec.symbol] = _Market(spec)
+        self._markets[spec.symbol] = _Market(spec, self._history)
 
     def markets(self) -> dict[str, MarketSpec]:
         """Every market's spec by unified symbol."""
@@ -407,9 +413,9 @@ class Engine:
         if name in self._wallets:
             return
         self._wallets[name] = {}
-        self._account_orders[name] = []
+        self._account_orders[name] = deque()
         self._open[name] = {}
-        self._account_fills[name] = []
+        self._account_fills[name] = deque(maxlen=self._history)
         self._account_transfers[name] = []
 
     def accounts(self) -> list[str]:
@@ -561,11 +567,21 @@ class Engine:
                     wallet.locked -= order.remaining
                     wallet.available += order.remaining
                 order.status = "canceled" if order.filled else "rejected"
-        self._orders[order.id] = order
-        self._account_orders[account].append(order)
+        self._remember(order)
         event = OrderEvent(_snapshot(order), tuple(fills), self._next_seq())
         self._emit(event)
         return event
+
+    def _remember(self, order: EngineOrder) -> None:
+        """Index a new order; past ``history`` orders of its account, the oldest leaves the list
+        (and, once closed, the index)."""
+        self._orders[order.id] = order
+        remembered = self._account_orders[order.account]
+        remembered.append(order)
+        if self._history is not None and len(remembered) > self._history:
+            oldest = remembered.popleft()
+            if oldest.status != "open":  # a resting order stays findable by id and in open orders
+                del self._orders[oldest.id]
 
     def cancel_order(self, account: str, order_id: int) -> CancelEvent:
         """Take an open order of ``account`` off the book, release its lock, emit a CancelEvent."""

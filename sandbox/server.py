@@ -39,7 +39,8 @@ class Sandbox:
             url = sb.url("btcalpha"); key, secret = sb.credentials("btcalpha")
 
     ``maker_rate`` is engine events per second per venue from the market maker (0: off);
-    ``ports`` maps exchange ids to fixed ports (default: free ports)."""
+    ``ports`` maps exchange ids to fixed ports (default: free ports); ``history`` bounds the
+    fills and closed orders each venue remembers, so a sandbox can run for days."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class Sandbox:
         ports: Mapping[str, int] | None = None,
         exchanges: Iterable[str] | None = None,
         maker_rate: float = 20.0,
+        history: int | None = 20_000,
     ) -> None:
         self.seed = seed
         self.host = host
@@ -59,6 +61,7 @@ class Sandbox:
             raise ValueError(f"unknown exchanges {sorted(unknown)}; known: {list(EXCHANGES)}")
         self.exchanges = wanted
         self.maker_rate = maker_rate
+        self.history = history
         self._venues: dict[str, Venue] = {}
         self._makers: dict[str, MarketMaker] = {}
         self._runners: list[web.AppRunner] = []
@@ -82,7 +85,7 @@ class Sandbox:
 
     async def _start_one(self, exchange: str, module: ModuleType) -> None:
         rng = random.Random(f"{self.seed}:{exchange}")
-        venue = Venue(exchange, Engine(), rng)
+        venue = Venue(exchange, Engine(history=self.history), rng)
         for spec in module.MARKETS:
             venue.engine.add_market(spec)
         venue.add_key(DEMO_ACCOUNT)

@@ -653,3 +653,22 @@ def test_default_clock_is_wall_clock_ms() -> None:
     before = int(time.time() * 1000)
     record = (eng.create_account("a"), eng.deposit("a", "USD", D(1)))[1]
     assert before <= record.created_ms <= int(time.time() * 1000) + 1
+
+
+def test_history_bounds_fills_and_closed_orders_but_keeps_resting_orders_findable():
+    engine = Engine(clock_ms=lambda: 1, history=5)
+    engine.add_market(MarketSpec("BTC/USD", "BTC", "USD", 2, 4, D("0.0001"), D("100"), D("1"), D("100000")))
+    for account in ("a", "b"):
+        engine.create_account(account)
+        engine.deposit(account, "BTC", D("100"))
+        engine.deposit(account, "USD", D("1000000"))
+    resting = engine.place_order("a", "BTC/USD", "buy", D("1"), D("10")).order
+    for _ in range(20):
+        engine.place_order("a", "BTC/USD", "sell", D("0.01"), D("900"))
+        engine.place_order("b", "BTC/USD", "buy", D("0.01"), D("900"))
+    assert len(engine.fills(None, "BTC/USD")) == 5 and len(engine.fills("a")) == 5
+    assert len(engine.orders("a")) == 5
+    assert engine.order("a", resting.id).status == "open"
+    assert resting.id in [o.id for o in engine.orders("a", open_only=True)]
+    with pytest.raises(OrderNotFoundError):
+        engine.order("a", resting.id + 1)  # an early filled sell, forgotten
