@@ -5,6 +5,7 @@ from core.errors import (
     BadRequest,
     BadResponse,
     BadSymbol,
+    CoordinationUnavailable,
     ExchangeError,
     ExchangeUnavailable,
     ExconnError,
@@ -61,5 +62,6 @@ __all__ = [
     "RequestTimeout",
     "ExchangeUnavailable",
     "BadResponse",
+    "CoordinationUnavailable",
     "OutcomeUnknown",
 ]

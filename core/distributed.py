@@ -51,7 +51,7 @@ from typing import Any, AsyncContextManager, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from core.credentials import key_fingerprint
-from core.errors import NetworkError
+from core.errors import CoordinationUnavailable
 from core.logging import get_logger
 from core.nonce import NonceManager
 
@@ -81,11 +81,6 @@ _SLACK = 1e-6
 _FIRST_RETRY_DELAY = 0.05  # seconds; doubles on each further retry
 _BUCKET_KEEP = 60.0  # seconds a bucket outlives its last use in Redis
 _NONCE_UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000}  # nonce units per second
-
-
-class CoordinationUnavailable(NetworkError):
-    """Redis did not answer after a few retries: no permit or nonce was handed out, so
-    nothing was sent; retry later."""
 
 
 class _Script:

@@ -16,7 +16,9 @@ match on types, never on message strings.
     ├── NetworkError             no usable answer came back
     │   ├── RequestTimeout
     │   ├── ExchangeUnavailable  connection refused, 5xx on a read, maintenance
-    │   └── BadResponse          the answer could not be decoded (truncated, HTML, wrong shape)
+    │   ├── BadResponse          the answer could not be decoded (truncated, HTML, wrong shape)
+    │   └── CoordinationUnavailable  the shared (Redis) limiter or nonce store did not answer:
+    │                            nothing was sent
     └── OutcomeUnknown           a mutating request was sent but its result is unknown
                                  (5xx or timeout after send): reconcile before retrying
 
@@ -44,6 +46,7 @@ __all__ = [
     "RequestTimeout",
     "ExchangeUnavailable",
     "BadResponse",
+    "CoordinationUnavailable",
     "OutcomeUnknown",
 ]
 
@@ -148,6 +151,11 @@ class ExchangeUnavailable(NetworkError):
 
 class BadResponse(NetworkError):
     pass
+
+
+class CoordinationUnavailable(NetworkError):
+    """The shared (Redis) rate limiter or nonce store did not answer after a few retries: no
+    permit or nonce was handed out, so nothing was sent; retry later."""
 
 
 class OutcomeUnknown(ExconnError):
