@@ -10,8 +10,9 @@ retries, market lookups, pre-flight order checks — lives here.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -50,7 +51,8 @@ from core.ratelimit import RateLimit, RateLimiter, shared_limit
 from core.transport import Prepared, Response, RetryPolicy, Timeouts, Transport
 
 __all__ = [
-    "Connector", "Endpoint", "Pool", "UNIFIED_METHODS", "to_decimal", "format_decimal", "encode_query", "wire_value",
+    "Connector", "Endpoint", "Pool", "UNIFIED_METHODS", "to_decimal", "format_decimal", "encode_query", "form_encode",
+    "wire_value",
 ]
 
 T = TypeVar("T")
@@ -389,7 +391,7 @@ class Connector:
 
     async def market(self, symbol: str) -> Market:
         """The market for a unified symbol; BadSymbol when the exchange has no such market."""
-        markets = await self.load_markets()
+        markets = self._markets if self._markets is not None else await self.load_markets()
         try:
             return markets[symbol]
         except KeyError:
@@ -587,11 +589,25 @@ class _Attempt:
 
 def encode_query(params: Mapping[str, Any]) -> str:
     """``k=v&…`` in the given order, values as :func:`wire_value`, None values left out."""
-    return urlencode([(k, wire_value(v)) for k, v in params.items() if v is not None])
+    return form_encode([(k, wire_value(v)) for k, v in params.items() if v is not None])
+
+
+# the characters urlencode's quoting leaves as they are
+_VERBATIM = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
+def form_encode(pairs: Sequence[tuple[str, str]]) -> str:
+    """``k1=v1&k2=v2`` exactly as :func:`urllib.parse.urlencode` writes it, skipping its
+    character-by-character quoting when no name or value needs any (the usual case)."""
+    if _VERBATIM("".join([name + value for name, value in pairs])):
+        return "&".join([f"{name}={value}" for name, value in pairs])
+    return urlencode(pairs)
 
 
 def wire_value(value: Any) -> str:
     """A parameter as the exchanges expect it on the wire: Decimals plain, booleans lower case."""
+    if type(value) is str:
+        return value
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, bool):

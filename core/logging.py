@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -39,7 +39,7 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_processor(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: replace the value of every credential-named field, at any depth."""
     for name, value in list(event_dict.items()):
         if is_secret_name(name):
@@ -49,7 +49,7 @@ def redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> 
     return event_dict
 
 
-_PROCESSORS = [
+_PROCESSORS: list[structlog.typing.Processor] = [
     redact_processor,
     structlog.processors.format_exc_info,
     structlog.processors.KeyValueRenderer(key_order=["event"], drop_missing=True),
@@ -59,11 +59,9 @@ _PROCESSORS = [
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A key/value logger over the stdlib logger ``exconn.<name>``; check
     ``.isEnabledFor(level)`` before building costly fields on a hot path."""
-    return structlog.wrap_logger(
-        logging.getLogger(f"exconn.{name}"),
-        processors=_PROCESSORS,
-        wrapper_class=structlog.stdlib.BoundLogger,
-    )
+    # built here rather than through structlog's lazy proxy, which assembles a new bound
+    # logger on every attribute access (each isEnabledFor check)
+    return structlog.stdlib.BoundLogger(logging.getLogger(f"exconn.{name}"), processors=_PROCESSORS, context={})
 
 
 def configure(level: int | str = logging.INFO, stream: TextIO | None = None) -> None:

@@ -20,7 +20,7 @@ import msgspec
 
 from connectors.btcalpha import schemas as s
 from connectors.btcalpha.auth import Signer
-from core.connector import Connector, Endpoint, Pool, encode_query, format_decimal, wire_value
+from core.connector import Connector, Endpoint, Pool, encode_query, format_decimal
 from core.credentials import Credentials
 from core.errors import (
     AuthenticationError,
@@ -35,7 +35,6 @@ from core.errors import (
     RateLimited,
 )
 from core.models import Balance, Candle, Currency, Market, Order, OrderBook, Ticker, Trade, Transfer
-from core.timestamps import now_ms
 from core.transport import Prepared, Response
 
 __all__ = ["BtcAlpha"]
@@ -95,7 +94,7 @@ class BtcAlpha(Connector):
             if params:
                 url = f"{url}?{encode_query(params)}"
             return Prepared("GET", url, path, signer.headers("", nonce))
-        body = signer.encode({k: wire_value(v) for k, v in (params or {}).items() if v is not None})
+        body = signer.encode(params) if params else ""
         headers = signer.headers(body, nonce)
         headers["Content-Type"] = _FORM
         return Prepared(ep.method, url, path, headers, body)
@@ -136,11 +135,8 @@ class BtcAlpha(Connector):
                     raise
                 self._book_2017 = True
             else:
-                bids, asks = s.book_levels(raw.sell, raw.buy, limit)
-                return OrderBook(market.symbol, bids, asks, now_ms())
-        orders = await self.fetch_book_orders(symbol, limit, group=True)
-        bids, asks = s.book_levels(orders.bids, orders.asks, limit)
-        return OrderBook(market.symbol, bids, asks, now_ms())
+                return raw.to_model(market.symbol, limit)
+        return (await self.fetch_book_orders(symbol, limit, group=True)).to_model(market.symbol, limit)
 
     async def fetch_book_orders(self, symbol: str, limit: int | None = None, *, group: bool = False) -> s.BookOrdersRaw:
         """The 2017 order-level book: every resting order with its id (``bids`` are the sell
@@ -156,9 +152,7 @@ class BtcAlpha(Connector):
         params: dict[str, Any] = {"pair": market.id, "ordering": "-id"}
         if limit is not None:
             params["limit"] = limit
-        trades = [t.to_model() for t in await self._call("trades", params, decoder=s.TRADES)]
-        trades.sort(key=lambda t: (t.timestamp, int(t.id) if t.id.isdigit() else 0))
-        return trades
+        return s.trades_oldest_first(await self._call("trades", params, decoder=s.TRADES))
 
     async def fetch_candles(self, symbol: str, timeframe: str = "1h", since: int | None = None,
                             limit: int | None = None) -> list[Candle]:

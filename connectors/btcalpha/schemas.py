@@ -1,21 +1,25 @@
 """BTC-Alpha's raw JSON, shaped like the wire, and its conversion to core models.
 
 Numbers arrive as JSON numbers in the docs and as decimal strings live: msgspec decodes
-both into exact Decimals. Timestamps are float epoch seconds (single order: int ms)."""
+both into exact Decimals. Timestamps are float epoch seconds (single order: int ms).
+Every struct holds only scalars and lists of structs, never a cycle, hence ``gc=False``: the
+garbage collector has no reason to track the thousands a book or trade list decodes into."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from itertools import islice
 
 import msgspec
 
-from core.timestamps import seconds_to_ms
-from core.models import Balance, BookLevel, Candle, Currency, Market, Order, Ticker, Trade, Transfer
+from core.models import Balance, BookLevel, Candle, Currency, Market, Order, OrderBook, Ticker, Trade, Transfer
+from core.timestamps import now_ms, seconds_to_ms
 
 # order status -> unified; list endpoints send ints, the single order a string
 ORDER_STATUS = {"1": "open", "2": "canceled", "3": "closed"}
 # withdrawal status: 10 new, 20 verified, 30 approved, 40 refused, 50 canceled by user
 WITHDRAW_STATUS = {10: "pending", 20: "pending", 30: "ok", 40: "failed", 50: "canceled"}
+_INFINITY = Decimal("Infinity")
 
 
 def symbol_of(pair: str) -> str:
@@ -26,7 +30,7 @@ def pair_of(symbol: str) -> str:
     return symbol.replace("/", "_", 1)
 
 
-class CurrencyRaw(msgspec.Struct):
+class CurrencyRaw(msgspec.Struct, gc=False):
     short_name: str
     sign: str = ""
 
@@ -34,7 +38,7 @@ class CurrencyRaw(msgspec.Struct):
         return Currency(self.short_name, self.short_name)
 
 
-class PairRaw(msgspec.Struct):
+class PairRaw(msgspec.Struct, gc=False):
     name: str
     currency1: str
     currency2: str
@@ -54,7 +58,7 @@ class PairRaw(msgspec.Struct):
         )
 
 
-class TickerRaw(msgspec.Struct):
+class TickerRaw(msgspec.Struct, gc=False):
     timestamp: Decimal
     pair: str
     last: Decimal | None = None
@@ -72,50 +76,89 @@ class TickerRaw(msgspec.Struct):
                       seconds_to_ms(self.timestamp))
 
 
-class LevelRaw(msgspec.Struct):
+class LevelRaw(msgspec.Struct, gc=False):
     price: Decimal
     amount: Decimal
 
 
-class BookRaw(msgspec.Struct):
+class BookRaw(msgspec.Struct, gc=False):
     """2022 form: ``sell`` = asks, ``buy`` = bids."""
 
     sell: list[LevelRaw] = []
     buy: list[LevelRaw] = []
 
+    def to_model(self, symbol: str, limit: int | None) -> OrderBook:
+        bids, asks = book_levels(self.sell, self.buy, limit)
+        return OrderBook(symbol, bids, asks, now_ms())
 
-class BookOrderRaw(msgspec.Struct):
+
+class BookOrderRaw(msgspec.Struct, gc=False):
     price: Decimal
     amount: Decimal
     id: int | None = None
     timestamp: Decimal | None = None
 
 
-class BookOrdersRaw(msgspec.Struct):
+class BookOrdersRaw(msgspec.Struct, gc=False):
     """2017 form. As the seed documents it, ``bids`` holds the sell orders and ``asks`` the
     buy orders (its sample agrees: the 'bids' price is above the 'asks' price)."""
 
     bids: list[BookOrderRaw] = []
     asks: list[BookOrderRaw] = []
 
+    def to_model(self, symbol: str, limit: int | None) -> OrderBook:
+        """Aggregated by price: ``asks`` (the buy orders) become the bids."""
+        bids, asks = book_levels(self.bids, self.asks, limit)
+        return OrderBook(symbol, bids, asks, now_ms())
+
 
 def book_levels(sells: list[LevelRaw] | list[BookOrderRaw], buys: list[LevelRaw] | list[BookOrderRaw],
                 limit: int | None) -> tuple[list[BookLevel], list[BookLevel]]:
     """Aggregate and sort best first, whatever order the exchange sent: (bids, asks)."""
-    return _aggregate(buys, reverse=True, limit=limit), _aggregate(sells, reverse=False, limit=limit)
+    return _best_first(buys, descending=True, limit=limit), _best_first(sells, descending=False, limit=limit)
 
 
-def _aggregate(levels, *, reverse: bool, limit: int | None) -> list[BookLevel]:
+def _best_first(levels: list[LevelRaw] | list[BookOrderRaw], *, descending: bool,
+                limit: int | None) -> list[BookLevel]:
+    """One side's levels, best first, equal prices summed. A side already sent strictly best
+    first (the usual case) is copied as it is: one pass of comparisons, no hashing of fresh
+    Decimals, no sort."""
+    if not _strictly_best_first(levels, descending):
+        return _aggregate(levels, descending=descending, limit=limit)
+    return [BookLevel(level.price, level.amount) for level in (levels if limit is None else levels[:limit])]
+
+
+def _strictly_best_first(levels: list[LevelRaw] | list[BookOrderRaw], descending: bool) -> bool:
+    try:
+        if descending:
+            previous = _INFINITY
+            for level in levels:
+                if not level.price < previous:
+                    return False
+                previous = level.price
+        else:
+            previous = -_INFINITY
+            for level in levels:
+                if not level.price > previous:
+                    return False
+                previous = level.price
+    except InvalidOperation:  # a NaN price does not order: the general path deals with it
+        return False
+    return True
+
+
+def _aggregate(levels: list[LevelRaw] | list[BookOrderRaw], *, descending: bool,
+               limit: int | None) -> list[BookLevel]:
     totals: dict[Decimal, Decimal] = {}
     for level in levels:
         totals[level.price] = totals.get(level.price, Decimal(0)) + level.amount
-    prices = sorted(totals, reverse=reverse)
+    prices = sorted(totals, reverse=descending)
     if limit is not None:
         prices = prices[:limit]
     return [BookLevel(p, totals[p]) for p in prices]
 
 
-class TradeRaw(msgspec.Struct):
+class TradeRaw(msgspec.Struct, gc=False):
     id: int | str
     timestamp: Decimal
     pair: str
@@ -130,7 +173,32 @@ class TradeRaw(msgspec.Struct):
                      seconds_to_ms(self.timestamp))
 
 
-class CandleRaw(msgspec.Struct):
+def trades_oldest_first(raw: list[TradeRaw]) -> list[Trade]:
+    """Public trades as models, oldest first (ties by numeric id). BTC-Alpha sends them
+    newest first, so this is usually one pass of comparisons and a reversal, not a sort."""
+    trades = [t.to_model() for t in raw]
+    if _strictly_newest_first(trades):
+        trades.reverse()
+    else:
+        trades.sort(key=_trade_order)
+    return trades
+
+
+def _trade_order(trade: Trade) -> tuple[int, int]:
+    return trade.timestamp, int(trade.id) if trade.id.isdigit() else 0
+
+
+def _strictly_newest_first(trades: list[Trade]) -> bool:
+    """True when each trade is strictly before the one listed above it, in :func:`_trade_order`."""
+    for newer, older in zip(trades, islice(trades, 1, None)):
+        if older.timestamp < newer.timestamp:
+            continue
+        if older.timestamp > newer.timestamp or not _trade_order(older) < _trade_order(newer):
+            return False
+    return True
+
+
+class CandleRaw(msgspec.Struct, gc=False):
     time: int
     open: Decimal
     high: Decimal
@@ -142,7 +210,7 @@ class CandleRaw(msgspec.Struct):
         return Candle(self.time * 1000, self.open, self.high, self.low, self.close, self.volume)
 
 
-class WalletRaw(msgspec.Struct):
+class WalletRaw(msgspec.Struct, gc=False):
     """``balance`` is the total and ``reserve`` the part locked in orders (as ccxt reads it)."""
 
     currency: str
@@ -153,7 +221,7 @@ class WalletRaw(msgspec.Struct):
         return Balance(self.currency, self.balance - self.reserve, self.reserve)
 
 
-class OrderRaw(msgspec.Struct):
+class OrderRaw(msgspec.Struct, gc=False):
     """Own-order list entry and single order. ``amount`` is what remains open; the single
     order adds ``amount_original``/``amount_filled`` and ``date`` in ms."""
 
@@ -181,7 +249,7 @@ class OrderRaw(msgspec.Struct):
                      remaining, status, int(self.date) if self.date else 0)
 
 
-class CreateTradeRaw(msgspec.Struct):
+class CreateTradeRaw(msgspec.Struct, gc=False):
     type: str
     price: Decimal
     amount: Decimal
@@ -189,7 +257,7 @@ class CreateTradeRaw(msgspec.Struct):
     tid: int
 
 
-class CreatedRaw(msgspec.Struct):
+class CreatedRaw(msgspec.Struct, gc=False):
     success: bool
     type: str = ""
     date: Decimal = Decimal(0)
@@ -207,7 +275,7 @@ class CreatedRaw(msgspec.Struct):
                      average=cost / filled if filled > 0 and self.trades else None)
 
 
-class DepositRaw(msgspec.Struct):
+class DepositRaw(msgspec.Struct, gc=False):
     id: int
     timestamp: Decimal
     currency: str
@@ -217,7 +285,7 @@ class DepositRaw(msgspec.Struct):
         return Transfer(str(self.id), self.currency, self.amount, "ok", seconds_to_ms(self.timestamp))
 
 
-class WithdrawalRaw(msgspec.Struct):
+class WithdrawalRaw(msgspec.Struct, gc=False):
     id: int
     timestamp: Decimal
     currency: str
@@ -229,7 +297,7 @@ class WithdrawalRaw(msgspec.Struct):
                         seconds_to_ms(self.timestamp))
 
 
-class ErrorRaw(msgspec.Struct):
+class ErrorRaw(msgspec.Struct, gc=False):
     error: str = ""
     success: bool | None = None
 
@@ -251,7 +319,7 @@ WITHDRAWALS = msgspec.json.Decoder(list[WithdrawalRaw])
 ERROR = msgspec.json.Decoder(ErrorRaw)
 
 
-class SocketTradeRaw(msgspec.Struct):
+class SocketTradeRaw(msgspec.Struct, gc=False):
     """A fill inside a live-book message: ``o_id`` is the resting order hit."""
 
     tid: int
@@ -261,7 +329,7 @@ class SocketTradeRaw(msgspec.Struct):
     o_id: int
 
 
-class SocketMessageRaw(msgspec.Struct):
+class SocketMessageRaw(msgspec.Struct, gc=False):
     """A ``book_<PAIR>`` socket event: a new order (``amount`` = what rests of it, ``trades`` =
     the fills it caused) or, with ``cancelled``, the cancel of resting order ``oid``."""
 
