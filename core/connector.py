@@ -197,7 +197,11 @@ class Connector:
         rate_limits: Mapping[str, Pool] | None = None,
         nonce_store: str | None = None,
         sync_clock: bool = True,
+        coordination: str | None = None,
     ) -> None:
+        """No I/O happens here. ``coordination="redis://HOST:PORT/DB"`` shares rate limits and
+        nonces with every process using the same Redis (``pip install 'exconn[redis]'``);
+        without it they are shared by the connectors of this process."""
         if (key is None) != (secret is None):
             raise AuthenticationError("give both key and secret, or neither", exchange=self.id)
         self._credentials = None if key is None else Credentials(key, secret)  # type: ignore[arg-type]
@@ -219,18 +223,38 @@ class Connector:
             raise BadRequest(f"unknown rate-limit pools {sorted(unknown)}; known: {sorted(pools)}", exchange=self.id)
         pools.update(overrides)
         key_id = self._credentials.key if self._credentials else None
-        # The documented limits are shared by every connector of the process with the same key;
-        # a pool the caller configured differently is this connector's own.
-        self._pools: dict[str, RateLimit] = {
-            name: RateLimit(f"{self.id}:{name}", spec.rate, spec.period, spec.burst) if name in overrides
-            else shared_limit(self.id, name, key_id if spec.per_key else None, spec.rate, spec.period, spec.burst)
-            for name, spec in pools.items()
-        }
+        self._coordination: Any = None
+        if coordination is not None:
+            if nonce_store is not None:
+                raise BadRequest("nonce_store and coordination exclude each other: Redis holds the nonce mark",
+                                 exchange=self.id)
+            from core.distributed import RedisCoordination  # lazy: redis is an optional extra
+
+            self._coordination = RedisCoordination(coordination)
+            self._pools: dict[str, Any] = {
+                name: self._coordination.limit(self.id, name, key_id if spec.per_key else None,
+                                               spec.rate, spec.period, spec.burst)
+                for name, spec in pools.items()
+            }
+            self._limiter: Any = self._coordination.limiter(*self._pools.values())
+            self._nonces: Any = (
+                self._coordination.nonce_manager(self.id, key_id, unit=self.nonce_unit or "s",
+                                                 ordered=self.nonce_ordered)
+                if key_id is not None else NonceManager(unit=self.nonce_unit or "s"))
+        else:
+            # The documented limits are shared by every connector of the process with the same
+            # key; a pool the caller configured differently is this connector's own.
+            self._pools = {
+                name: RateLimit(f"{self.id}:{name}", spec.rate, spec.period, spec.burst) if name in overrides
+                else shared_limit(self.id, name, key_id if spec.per_key else None, spec.rate, spec.period,
+                                  spec.burst)
+                for name, spec in pools.items()
+            }
+            self._limiter = RateLimiter(*self._pools.values())
+            self._nonces = self._nonce_manager(key_id, nonce_store)
         general = {n: spec for n, spec in pools.items() if not spec.endpoint_only}
         self._public_pools = tuple(self._pools[n] for n, spec in general.items() if not spec.per_key)
         self._all_pools = tuple(self._pools[n] for n in general)
-        self._limiter = RateLimiter(*self._pools.values())
-        self._nonces = self._nonce_manager(key_id, nonce_store)
         self._sync_clock = sync_clock and not self.not_supported.get("fetch_server_time")
         self._clock_synced = False
         self._markets: dict[str, Market] | None = None
@@ -257,8 +281,11 @@ class Connector:
         await self.close()
 
     async def close(self) -> None:
-        """Release the HTTP session (if this connector created it). Idempotent."""
+        """Release the HTTP session (if this connector created it) and the Redis client of
+        ``coordination``. Idempotent."""
         await self._transport.close()
+        if self._coordination is not None:
+            await self._coordination.close()
 
     def __repr__(self) -> str:
         auth = "no key" if self._credentials is None else f"key=<{self._credentials.fingerprint}>"
