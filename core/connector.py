@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -33,6 +32,7 @@ from core.errors import (
     InvalidNonce,
     InvalidOrder,
     NotSupported,
+    OutcomeUnknown,
 )
 from core.models import (
     Balance,
@@ -157,7 +157,9 @@ def _decimals(value: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-_nonce_managers: weakref.WeakValueDictionary[tuple[str, str], NonceManager] = weakref.WeakValueDictionary()
+# One manager per (exchange, key) for the life of the process: a connector opened after the
+# last one of its key closed must go on above that key's last nonce, never below it.
+_nonce_managers: dict[tuple[str, str], NonceManager] = {}
 
 
 class Connector:
@@ -309,6 +311,10 @@ class Connector:
     ) -> Any:
         """Call any documented endpoint by path; returns the decoded JSON (numbers as Decimal)."""
         method = method.upper()
+        if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+            # anything else could move the request — and its credentials — to another host
+            raise BadRequest(f"path must be an absolute path on the exchange, like '/api/v1/pairs/'; got {path!r}",
+                             exchange=self.id)
         if host not in self._hosts:
             raise BadRequest(f"unknown host {host!r}; known: {sorted(self._hosts)}", exchange=self.id)
         # a declared endpoint keeps its own pools and retry rule; others take the general pools
@@ -325,7 +331,16 @@ class Connector:
     ) -> Any:
         """Send one endpoint call (rate-limited, signed, retried as safe) and decode the body."""
         response = await self._send(endpoint, params, path_params=path_params)
-        return self._decode(response, decoder)
+        try:
+            return self._decode(response, decoder)
+        except BadResponse as exc:
+            ep = self.endpoints[endpoint] if isinstance(endpoint, str) else endpoint
+            if ep.safe_to_retry:
+                raise
+            # the exchange accepted a mutation but its answer is unreadable: it may have been applied
+            raise OutcomeUnknown(f"{exc.message}; the request may have been applied", exchange=self.id,
+                                 status=response.status, method=response.method, path=response.path,
+                                 cause=exc) from exc
 
     async def _send(
         self,
@@ -352,7 +367,7 @@ class Connector:
     def _decode(self, response: Response, decoder: msgspec.json.Decoder[T]) -> T:
         try:
             return decoder.decode(response.body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise BadResponse(
                 f"{response.method} {response.path}: unexpected response ({exc}): {response.text(120)!r}",
                 exchange=self.id, status=response.status,

@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import math
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 
 __all__ = ["RateLimit", "RateLimiter", "shared_limit"]
@@ -214,16 +213,16 @@ async def _wait(delay: float, limits: Sequence[RateLimit]) -> None:
             limit._waiters.discard(waiter)
 
 
-_shared: weakref.WeakValueDictionary[tuple[str, str, str | None], RateLimit] = (
-    weakref.WeakValueDictionary()
-)
+# Kept for the life of the process: the exchange goes on counting a key's calls after its
+# last connector closed, so a new connector must start from the same bucket, not a full one.
+_shared: dict[tuple[str, str, str | None], RateLimit] = {}
 
 
 def shared_limit(exchange: str, pool: str, key: str | None, rate: float, period: float = 1.0,
                  burst: float | None = None) -> RateLimit:
     """The process-wide bucket for (exchange, pool, API key); `key` None is the per-IP pool.
 
-    Lives while some connector holds it. Keyed by a sha256 fingerprint, never the raw key.
+    Lives as long as the process. Keyed by a sha256 fingerprint, never the raw key.
     """
     fingerprint = None if key is None else hashlib.sha256(key.encode()).hexdigest()[:16]
     ident = (exchange, pool, fingerprint)

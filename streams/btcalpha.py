@@ -319,22 +319,25 @@ class BtcAlphaBookFeed:
         if self.book.state != "syncing":
             self.book.state = "resyncing"
         buffered: list[SocketMessageRaw] = []
+        loop = asyncio.get_running_loop()
         for _ in range(self.snapshot_attempts):
+            started = loop.time()
             snapshot_task = asyncio.ensure_future(self._snapshot())
             try:
-                while not snapshot_task.done():
-                    receive = asyncio.ensure_future(conn.recv())
-                    await asyncio.wait((receive, snapshot_task), return_when=asyncio.FIRST_COMPLETED)
-                    if receive.done():
-                        event = self._decode(receive.result())
-                        if event is not None:
-                            buffered.append(event)
-                    else:
-                        receive.cancel()
-                        await asyncio.gather(receive, return_exceptions=True)
+                await self._buffer(conn, buffered, until=snapshot_task)
                 orders = snapshot_task.result()
             finally:
                 snapshot_task.cancel()
+            # Events the snapshot already reflects may still be on their way over the socket:
+            # keep buffering for as long again as the snapshot took, and until nothing received
+            # is left unread, so the snapshot's cut lies inside the buffer.
+            took = loop.time() - started
+            await self._buffer(conn, buffered, until=asyncio.ensure_future(asyncio.sleep(took)))
+            deadline = loop.time() + max(1.0, 4 * took)
+            while conn.backlog and loop.time() < deadline:
+                event = self._decode(await conn.recv())
+                if event is not None:
+                    buffered.append(event)
             self.snapshots += 1
             pending = unreflected({o.id: o.amount for o in orders}, buffered)
             if pending is None:
@@ -355,6 +358,23 @@ class BtcAlphaBookFeed:
             self._live.set()
             return
         raise BookInconsistent(f"no snapshot fitted the stream in {self.snapshot_attempts} tries")
+
+    async def _buffer(self, conn: EngineIOConnection, buffered: list[SocketMessageRaw],
+                      until: asyncio.Future[Any]) -> None:
+        """Append this pair's events to ``buffered`` until ``until`` completes."""
+        try:
+            while not until.done():
+                receive = asyncio.ensure_future(conn.recv())
+                await asyncio.wait((receive, until), return_when=asyncio.FIRST_COMPLETED)
+                if receive.done():
+                    event = self._decode(receive.result())
+                    if event is not None:
+                        buffered.append(event)
+                else:
+                    receive.cancel()
+                    await asyncio.gather(receive, return_exceptions=True)
+        finally:
+            until.cancel()
 
     async def _snapshot(self) -> list[BookOrder]:
         raw = await self._connector.fetch_book_orders(self.symbol, self.snapshot_depth)

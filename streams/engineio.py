@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
 import msgspec
@@ -40,9 +40,12 @@ class Overflow(NetworkError):
 
 
 class _Open(msgspec.Struct):
+    """The handshake; times in ms. A pause of zero or less would make the client ping (EIO=3)
+    or declare the session dead (EIO=4) without pause, so the decoder refuses it."""
+
     sid: str
-    pingInterval: int = 25000
-    pingTimeout: int = 20000
+    pingInterval: Annotated[int, msgspec.Meta(gt=0)] = 25000
+    pingTimeout: Annotated[int, msgspec.Meta(gt=0)] = 20000
     upgrades: list[str] = []
 
 
@@ -147,7 +150,7 @@ class EngineIOConnection:
             raise BadResponse(f"expected an engine.io open packet, got {frame[:60]!r}")
         try:
             opened = _OPEN.decode(frame[1:])
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:  # RecursionError: nested too deep
             raise BadResponse(f"bad engine.io open packet {frame[:80]!r}: {exc}") from None
         self.sid = opened.sid
         self.ping_interval = opened.pingInterval / 1000.0
@@ -236,14 +239,22 @@ class EngineIOConnection:
             self._error = error
             if _log.isEnabledFor(logging.INFO):
                 _log.info("engineio.lost", sid=self.sid, error=str(error))
-            if self._queue is not None:
-                if self._queue.full() or isinstance(error, Overflow):
-                    while not self._queue.empty():
-                        self._queue.get_nowait()
-                self._queue.put_nowait(_CLOSED)
+            self._end_queue(drop_unread=isinstance(error, Overflow))
             for task in self._tasks:
                 if task is not asyncio.current_task():
                     task.cancel()
+
+    def _end_queue(self, *, drop_unread: bool) -> None:
+        """Queue the end of the session behind the unread frames, so every recv() after them
+        raises; when there is no room for it (or ``drop_unread``) the unread frames go: the
+        consumer resyncs after an end anyway."""
+        queue = self._queue
+        if queue is None:
+            return
+        if drop_unread or queue.full():
+            while not queue.empty():
+                queue.get_nowait()
+        queue.put_nowait(_CLOSED)
 
     async def emit(self, event: str, data: Any = None) -> None:
         """Send a socket.io event ``42["event",data]``."""
@@ -251,6 +262,11 @@ class EngineIOConnection:
             raise ConnectionLost("not connected")
         payload = [event] if data is None else [event, data]
         await self._ws.send_str("42" + msgspec.json.encode(payload).decode())
+
+    @property
+    def backlog(self) -> int:
+        """Event frames received and not yet taken by :meth:`recv`."""
+        return 0 if self._queue is None else self._queue.qsize()
 
     async def recv(self) -> str:
         """The next event frame text (``42[...]``); raises ConnectionLost/Overflow when the
@@ -302,8 +318,7 @@ class EngineIOConnection:
                 await asyncio.wait_for(ws.close(), 2.0)
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError, RuntimeError):
                 pass
-        if self._queue is not None:
-            self._queue.put_nowait(_CLOSED)
+        self._end_queue(drop_unread=False)
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None

@@ -161,7 +161,7 @@ class CoinDCX(Connector):
     def _map_error(self, response: Response) -> ExconnError | None:
         try:
             error = s.ERROR.decode(response.body)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # RecursionError: nested too deep
             return None
         message, code, status = error.message, error.code, response.status
         if not message:

@@ -9,10 +9,14 @@ fractional ms float); order ``created_at`` as ISO-8601 (docs) or integer ms (liv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 import msgspec
 
+from core.errors import BadResponse
 from core.models import Balance, BookLevel, Candle, Currency, Market, Order, Ticker, Trade
 from core.timestamps import any_to_ms, seconds_to_ms
 
@@ -26,6 +30,43 @@ ORDER_STATUS = {
     "rejected": "rejected",
 }
 ORDER_TYPE = {"limit_order": "limit", "market_order": "market"}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def converts(convert: Callable[P, R]) -> Callable[P, R]:
+    """A conversion to models that refuses, with BadResponse, what decoded but cannot be
+    meant: NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
+    missing parts. Every Decimal in what it returns is finite."""
+
+    @wraps(convert)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = convert(*args, **kwargs)
+            _check_finite(result)
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
+                              exchange="coindcx") from exc
+        return result
+
+    return checked
+
+
+def _check_finite(value: object) -> None:
+    """ValueError if a Decimal in ``value`` (a model, or lists, tuples and dicts of them) is NaN or infinite."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+    elif isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.astuple(value):
+            _check_finite(field)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_finite(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_finite(item)
 
 
 class MarketDetailsRaw(msgspec.Struct):
@@ -55,6 +96,7 @@ class MarketDetailsRaw(msgspec.Struct):
     def unified_symbol(self) -> str:
         return f"{self.target_currency_short_name.upper()}/{self.base_currency_short_name.upper()}"
 
+    @converts
     def to_model(self) -> Market:
         """Minimum amount = max(min_quantity, one unit of the target precision), as the FAQ says."""
         min_amount = self.min_quantity
@@ -88,6 +130,7 @@ class TickerRaw(msgspec.Struct):
     volume: Decimal | None = None
     change_24_hour: Decimal | None = None
 
+    @converts
     def to_model(self, symbol: str) -> Ticker:
         return Ticker(symbol, self.bid, self.ask, self.last_price, self.high, self.low, None,
                       seconds_to_ms(self.timestamp))
@@ -100,6 +143,7 @@ class BookRaw(msgspec.Struct):
     bids: dict[Decimal, Decimal] = {}
     timestamp: int | None = None
 
+    @converts
     def levels(self, limit: int | None) -> tuple[list[BookLevel], list[BookLevel]]:
         """(bids, asks) best first, at most ``limit`` a side, whatever order the server sent."""
         bids = sorted(self.bids.items(), reverse=True)
@@ -118,6 +162,7 @@ class PublicTradeRaw(msgspec.Struct):
     m: bool
     s: str = ""
 
+    @converts
     def to_model(self, symbol: str) -> Trade:
         """CoinDCX gives public trades no id: the id is ``<T>-<price>-<amount>``, stable across polls."""
         return Trade(f"{self.T}-{self.p}-{self.q}", symbol, "sell" if self.m else "buy", self.p, self.q, self.T)
@@ -133,6 +178,7 @@ class CandleRaw(msgspec.Struct):
     volume: Decimal
     time: int
 
+    @converts
     def to_model(self) -> Candle:
         return Candle(self.time, self.open, self.high, self.low, self.close, self.volume)
 
@@ -144,6 +190,7 @@ class BalanceRaw(msgspec.Struct):
     balance: Decimal
     locked_balance: Decimal
 
+    @converts
     def to_model(self) -> Balance:
         return Balance(self.currency.upper(), self.balance, self.locked_balance)
 
@@ -166,6 +213,7 @@ class OrderRaw(msgspec.Struct):
     created_at: int | float | str | None = None
     updated_at: int | float | str | None = None
 
+    @converts
     def to_model(self, symbol: str) -> Order:
         """Unknown statuses read as open and unknown types (stop_limit, take_profit) as limit."""
         kind = ORDER_TYPE.get(self.order_type, "limit")
@@ -209,6 +257,7 @@ class MyTradeRaw(msgspec.Struct):
     fee_amount: Decimal | None = None
     ecode: str | None = None
 
+    @converts
     def to_model(self, market: Market) -> Trade:
         return Trade(str(self.id), market.symbol, self.side, self.price, self.quantity, int(self.timestamp),
                      self.order_id, self.fee_amount, market.quote if self.fee_amount is not None else None)

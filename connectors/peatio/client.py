@@ -134,7 +134,7 @@ class Peatio(Connector):
     def _map_error(self, response: Response) -> ExconnError | None:
         try:
             codes = s.ERROR.decode(response.body).errors
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # RecursionError: nested too deep
             codes = []
         code = codes[0] if codes else None
         status = response.status
@@ -184,17 +184,15 @@ class Peatio(Connector):
         params = None if limit is None else {"limit": limit}
         raw = await self._call("depth", params, path_params={"market": market.id}, decoder=s.DEPTH)
         bids, asks = raw.levels(limit)
-        return OrderBook(market.symbol, bids, asks, int(raw.timestamp * 1000))
+        return OrderBook(market.symbol, bids, asks, raw.timestamp_ms())
 
     async def fetch_book_orders(self, symbol: str, limit: int | None = None) -> tuple[list[Order], list[Order]]:
         """Resting orders of ``/order-book``: (bids, asks), best first."""
         market = await self.market(symbol)
         params = None if limit is None else {"asks_limit": limit, "bids_limit": limit}
         raw = await self._call("order_book", params, path_params={"market": market.id},
-                               decoder=_BOOK_ORDERS)
-        bids = sorted((o.to_model(market.symbol) for o in raw["bids"]), key=lambda o: o.price, reverse=True)
-        asks = sorted((o.to_model(market.symbol) for o in raw["asks"]), key=lambda o: o.price)
-        return bids, asks
+                               decoder=s.BOOK_ORDERS)
+        return s.book_orders(raw, market.symbol)
 
     async def fetch_trades(self, symbol: str, limit: int | None = None) -> list[Trade]:
         market = await self.market(symbol)
@@ -310,9 +308,6 @@ class Peatio(Connector):
         if market is None:
             raise BadSymbol(f"unknown market id {market_id!r}", exchange=self.id)
         return market.symbol
-
-
-_BOOK_ORDERS = msgspec.json.Decoder(dict[str, list[s.OrderRaw]])
 
 
 def _order_id(order_id: str) -> str:

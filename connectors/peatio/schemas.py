@@ -4,10 +4,14 @@ to core models. Decimals come as strings, except k-line rows and public trades (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 import msgspec
 
+from core.errors import BadResponse
 from core.models import Balance, BookLevel, Candle, Currency, DepositAddress, Market, Order, Ticker, Trade, Transfer
 from core.timestamps import any_to_ms, iso_to_ms, seconds_to_ms
 
@@ -19,6 +23,43 @@ DEPOSIT_STATE = {"submitted": "pending", "accepted": "ok", "collected": "ok", "s
 WITHDRAW_STATE = {"prepared": "pending", "submitted": "pending", "accepted": "pending", "processing": "pending",
                   "confirming": "pending", "to_reject": "pending", "skipped": "pending", "errored": "pending",
                   "succeed": "ok", "canceled": "canceled", "rejected": "failed", "failed": "failed"}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def converts(convert: Callable[P, R]) -> Callable[P, R]:
+    """A conversion to models that refuses, with BadResponse, what decoded but cannot be
+    meant: NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
+    missing parts. Every Decimal in what it returns is finite."""
+
+    @wraps(convert)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = convert(*args, **kwargs)
+            _check_finite(result)
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
+                              exchange="peatio") from exc
+        return result
+
+    return checked
+
+
+def _check_finite(value: object) -> None:
+    """ValueError if a Decimal in ``value`` (a model, or lists, tuples and dicts of them) is NaN or infinite."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+    elif isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.astuple(value):
+            _check_finite(field)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_finite(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_finite(item)
 
 
 class MarketRaw(msgspec.Struct):
@@ -33,6 +74,7 @@ class MarketRaw(msgspec.Struct):
     state: str = "enabled"
     name: str | None = None
 
+    @converts
     def to_model(self) -> Market:
         max_price = self.max_price if self.max_price else None  # "0.0" means no maximum
         return Market(f"{self.base_unit.upper()}/{self.quote_unit.upper()}", self.id, self.base_unit.upper(),
@@ -60,6 +102,7 @@ class TickerRaw(msgspec.Struct):
     at: Decimal
     ticker: TickerValues
 
+    @converts
     def to_model(self, symbol: str) -> Ticker:
         t = self.ticker
         return Ticker(symbol, None, None, t.last, t.high, t.low, t.amount, seconds_to_ms(self.at))
@@ -70,6 +113,7 @@ class DepthRaw(msgspec.Struct):
     asks: list[tuple[Decimal, Decimal]] = []
     bids: list[tuple[Decimal, Decimal]] = []
 
+    @converts
     def levels(self, limit: int | None) -> tuple[list[BookLevel], list[BookLevel]]:
         """(bids, asks) best first, whatever order the server sent."""
         bids = sorted(self.bids, key=lambda level: level[0], reverse=True)
@@ -77,6 +121,10 @@ class DepthRaw(msgspec.Struct):
         if limit is not None:
             bids, asks = bids[:limit], asks[:limit]
         return [BookLevel(p, a) for p, a in bids], [BookLevel(p, a) for p, a in asks]
+
+    @converts
+    def timestamp_ms(self) -> int:
+        return seconds_to_ms(self.timestamp)
 
 
 class PublicTradeRaw(msgspec.Struct):
@@ -87,6 +135,7 @@ class PublicTradeRaw(msgspec.Struct):
     created_at: int | float | str  # Influx seconds, or ISO-8601 on some versions
     taker_type: str
 
+    @converts
     def to_model(self, symbol: str) -> Trade:
         return Trade(str(self.id), symbol, self.taker_type, self.price, self.amount, any_to_ms(self.created_at))
 
@@ -106,6 +155,7 @@ class OrderRaw(msgspec.Struct):
     uuid: str | None = None
     trades_count: int = 0
 
+    @converts
     def to_model(self, symbol: str) -> Order:
         average = self.avg_price if self.avg_price and self.executed_volume else None
         return Order(str(self.id), symbol, self.side, self.ord_type, self.price, self.origin_volume,
@@ -125,6 +175,7 @@ class MyTradeRaw(msgspec.Struct):
     fee_amount: Decimal | None = None
     fee_currency: str | None = None
 
+    @converts
     def to_model(self, symbol: str) -> Trade:
         return Trade(str(self.id), symbol, self.side or self.taker_type or "buy", self.price, self.amount,
                      iso_to_ms(self.created_at), None if self.order_id is None else str(self.order_id),
@@ -136,6 +187,7 @@ class BalanceRaw(msgspec.Struct):
     balance: Decimal
     locked: Decimal
 
+    @converts
     def to_model(self) -> Balance:
         return Balance(self.currency.upper(), self.balance, self.locked)
 
@@ -149,6 +201,7 @@ class DepositRaw(msgspec.Struct):
     txid: str | None = None
     fee: Decimal | None = None
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(str(self.id), self.currency.upper(), self.amount, DEPOSIT_STATE.get(self.state, "pending"),
                         iso_to_ms(self.created_at), txid=self.txid, fee=self.fee)
@@ -164,6 +217,7 @@ class WithdrawRaw(msgspec.Struct):
     rid: str | None = None
     blockchain_txid: str | None = None
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(str(self.id), self.currency.upper(), self.amount, WITHDRAW_STATE.get(self.state, "pending"),
                         iso_to_ms(self.created_at), self.rid, self.blockchain_txid, self.fee)
@@ -188,10 +242,26 @@ class ErrorRaw(msgspec.Struct):
     errors: list[str] = []
 
 
+def _resting_price(order: Order) -> Decimal:
+    if order.price is None:
+        raise ValueError(f"resting order {order.id} has no price")
+    return order.price
+
+
+@converts
+def book_orders(raw: dict[str, list[OrderRaw]], symbol: str) -> tuple[list[Order], list[Order]]:
+    """The resting orders of ``/order-book`` as (bids, asks), best first."""
+    bids = sorted((o.to_model(symbol) for o in raw["bids"]), key=_resting_price, reverse=True)
+    asks = sorted((o.to_model(symbol) for o in raw["asks"]), key=_resting_price)
+    return bids, asks
+
+
+@converts
 def candle(row: tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]) -> Candle:
     return Candle(row[0] * 1000, row[1], row[2], row[3], row[4], row[5])
 
 
+@converts
 def server_time(text: str) -> int:
     return iso_to_ms(text)
 
@@ -205,6 +275,7 @@ CURRENCIES = msgspec.json.Decoder(list[CurrencyRaw])
 TICKERS = msgspec.json.Decoder(dict[str, TickerRaw])
 TICKER = msgspec.json.Decoder(TickerRaw)
 DEPTH = msgspec.json.Decoder(DepthRaw)
+BOOK_ORDERS = msgspec.json.Decoder(dict[str, list[OrderRaw]])
 PUBLIC_TRADES = msgspec.json.Decoder(list[PublicTradeRaw])
 KLINE = msgspec.json.Decoder(list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]])
 TIMESTAMP = msgspec.json.Decoder(str)

@@ -162,7 +162,7 @@ class QTrade(Connector):
     def _map_error(self, response: Response) -> ExconnError | None:
         try:
             errors = s.ERRORS.decode(response.body).errors
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # RecursionError: nested too deep
             errors = []
         if not errors:
             if response.status == 429:

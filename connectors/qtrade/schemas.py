@@ -7,8 +7,10 @@ qTrade's words are inverted: ``market_currency`` is our base, ``base_currency`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Generic, TypeVar
+from functools import wraps
+from typing import Generic, ParamSpec, TypeVar
 
 import msgspec
 
@@ -17,6 +19,44 @@ from core.models import Balance, BookLevel, Candle, Currency, DepositAddress, Ma
 from core.timestamps import iso_to_ms
 
 T = TypeVar("T")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def converts(convert: Callable[P, R]) -> Callable[P, R]:
+    """A conversion to models that refuses, with BadResponse, what decoded but cannot be
+    meant: NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
+    missing parts. Every Decimal in what it returns is finite."""
+
+    @wraps(convert)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = convert(*args, **kwargs)
+            _check_finite(result)
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
+                              exchange="qtrade") from exc
+        return result
+
+    return checked
+
+
+def _check_finite(value: object) -> None:
+    """ValueError if a Decimal in ``value`` (a model, or lists, tuples and dicts of them) is NaN or infinite."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+    elif isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.astuple(value):
+            _check_finite(field)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_finite(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_finite(item)
+
 
 DEPOSIT_STATUS = {"credited": "ok"}
 WITHDRAW_STATUS = {"initiated": "pending", "needs_create": "pending", "confirmed": "ok"}
@@ -51,6 +91,7 @@ class MarketRaw(msgspec.Struct):
     market_precision: int | None = None
     base_precision: int | None = None
 
+    @converts
     def to_model(self) -> Market:
         return Market(
             symbol=symbol_of(self.market_currency, self.base_currency), id=str(self.id),
@@ -102,6 +143,7 @@ class TickerRaw(msgspec.Struct):
     day_volume_market: Decimal | None = None
     last_change: int | None = None  # epoch µs
 
+    @converts
     def to_model(self, symbol: str, received_ms: int) -> Ticker:
         """``received_ms`` stands in for the time when the exchange sent no ``last_change``."""
         timestamp = received_ms if self.last_change is None else self.last_change // 1000
@@ -120,6 +162,7 @@ class OrderBookRaw(msgspec.Struct):
     sell: dict[Decimal, Decimal]
     last_change: int  # epoch µs
 
+    @converts
     def levels(self, limit: int | None) -> tuple[list[BookLevel], list[BookLevel]]:
         """(bids, asks) best first, at most ``limit`` a side."""
         bids = sorted(self.buy, reverse=True)[:limit]
@@ -137,6 +180,7 @@ class PublicTradeRaw(msgspec.Struct):
     seller_taker: bool | None = None
     side: str | None = None
 
+    @converts
     def to_model(self, symbol: str) -> Trade:
         side = self.side or ("sell" if self.seller_taker else "buy")
         return Trade(str(self.id), symbol, side, self.price, self.amount, iso_to_ms(self.created_at))
@@ -158,6 +202,7 @@ class SliceRaw(msgspec.Struct):
     volume: Decimal
     market_volume: Decimal | None = None
 
+    @converts
     def to_model(self) -> Candle:
         if self.market_volume is None:
             raise BadResponse("OHLCV slice without market_volume: its volume is in the quote currency and the "
@@ -180,6 +225,7 @@ class BalancesRaw(msgspec.Struct):
     balances: list[BalanceRaw]
     order_balances: list[BalanceRaw] = []
 
+    @converts
     def to_model(self) -> dict[str, Balance]:
         free: dict[str, Decimal] = {}
         locked: dict[str, Decimal] = {}
@@ -220,6 +266,7 @@ class OrderRaw(msgspec.Struct):
     market_string: str | None = None
     trades: list[OrderTradeRaw] | None = None
 
+    @converts
     def to_model(self, symbol: str) -> Order:
         trades = self.trades or []
         traded = sum((t.market_amount for t in trades), Decimal(0))
@@ -264,6 +311,7 @@ class MyTradeRaw(msgspec.Struct):
     base_fee: Decimal | None = None
     taker: bool | None = None
 
+    @converts
     def to_model(self, market: Market) -> Trade:
         return Trade(str(self.id), market.symbol, self.side, self.price, self.market_amount,
                      iso_to_ms(self.created_at), str(self.order_id), self.base_fee,
@@ -292,6 +340,7 @@ class DepositRaw(msgspec.Struct):
     network_data: NetworkDataRaw = msgspec.field(default_factory=NetworkDataRaw)
     relay_status: str = ""
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(self.id, self.currency.upper(), self.amount, DEPOSIT_STATUS.get(self.status, "pending"),
                         iso_to_ms(self.created_at), self.address, self.network_data.txid)
@@ -323,6 +372,7 @@ class WithdrawRaw(msgspec.Struct):
     network_data: NetworkDataRaw = msgspec.field(default_factory=NetworkDataRaw)
     relay_status: str = ""
 
+    @converts
     def to_model(self) -> Transfer:
         status = WITHDRAW_STATUS.get(self.status, "pending")
         if self.cancel_requested and status == "pending":
@@ -358,6 +408,7 @@ class InternalTransferRaw(msgspec.Struct):
     sender_email: str | None = None
     sender_id: int | None = None
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(str(self.id), self.currency.upper(), self.amount, "ok", iso_to_ms(self.created_at))
 

@@ -198,7 +198,7 @@ class Quidax(Connector):
     def _map_error(self, response: Response) -> ExconnError | None:
         try:
             raw = s.ERROR.decode(response.body)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # RecursionError: nested too deep
             return None
         detail = raw.error or raw.data
         cls = None if detail is None else _ERRORS.get(detail.code)
@@ -265,9 +265,7 @@ class Quidax(Connector):
         if limit is not None:
             params.update(asks_limit=limit, bids_limit=limit)
         raw = await self._call("order_book", params, decoder=s.BOOK_ORDERS)
-        bids = sorted((o.to_model(market.symbol) for o in raw.get("bids", [])), key=lambda o: o.price, reverse=True)
-        asks = sorted((o.to_model(market.symbol) for o in raw.get("asks", [])), key=lambda o: o.price)
-        return bids, asks
+        return s.book_orders(raw, market.symbol)
 
     async def fetch_trades(self, symbol: str, limit: int | None = None) -> list[Trade]:
         market = await self.market(symbol)

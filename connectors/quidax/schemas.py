@@ -7,8 +7,10 @@ payload in ``{"status", "message", "data"}``, with string ids and ISO-8601 times
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Generic, TypeVar
+from functools import wraps
+from typing import Generic, ParamSpec, TypeVar
 
 import msgspec
 
@@ -17,6 +19,44 @@ from core.models import Balance, BookLevel, Candle, DepositAddress, Market, Orde
 from core.timestamps import iso_to_ms, seconds_to_ms
 
 T = TypeVar("T")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def converts(convert: Callable[P, R]) -> Callable[P, R]:
+    """A conversion to models that refuses, with BadResponse, what decoded but cannot be
+    meant: NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
+    missing parts. Every Decimal in what it returns is finite."""
+
+    @wraps(convert)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = convert(*args, **kwargs)
+            _check_finite(result)
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
+                              exchange="quidax") from exc
+        return result
+
+    return checked
+
+
+def _check_finite(value: object) -> None:
+    """ValueError if a Decimal in ``value`` (a model, or lists, tuples and dicts of them) is NaN or infinite."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+    elif isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.astuple(value):
+            _check_finite(field)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_finite(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_finite(item)
+
 
 # ``wait`` = new or partially filled; ``cancel`` may follow a partial fill (see executed_volume)
 ORDER_STATE = {"wait": "open", "done": "closed", "cancel": "canceled"}
@@ -58,6 +98,7 @@ class TickerRaw(msgspec.Struct):
     at: int
     ticker: TickerValues
 
+    @converts
     def to_model(self, symbol: str) -> Ticker:
         t = self.ticker
         return Ticker(symbol, t.buy, t.sell, t.last, t.high, t.low, t.vol, seconds_to_ms(self.at))
@@ -70,6 +111,7 @@ class DepthRaw(msgspec.Struct):
     asks: list[tuple[Decimal, Decimal]] = []
     bids: list[tuple[Decimal, Decimal]] = []
 
+    @converts
     def levels(self, limit: int | None) -> tuple[list[BookLevel], list[BookLevel]]:
         """(bids, asks) best first, whatever order the server sent."""
         bids = sorted(self.bids, key=lambda level: level[0], reverse=True)[:limit]
@@ -90,6 +132,7 @@ class TradeRaw(msgspec.Struct):
     funds: Decimal | None = None
     order_id: int | None = None
 
+    @converts
     def to_model(self, symbol: str) -> Trade:
         return Trade(str(self.id), symbol, self.side, self.price, self.volume, iso_to_ms(self.created_at),
                      None if self.order_id is None else str(self.order_id))
@@ -112,6 +155,7 @@ class OrderRaw(msgspec.Struct):
     trades_count: int = 0
     trades: list[TradeRaw] = []
 
+    @converts
     def to_model(self, symbol: str) -> Order:
         average = self.avg_price if self.avg_price and self.executed_volume else None
         return Order(str(self.id), symbol, self.side, "market" if self.ord_type == "market" else "limit",
@@ -126,6 +170,7 @@ class AccountRaw(msgspec.Struct):
     balance: Decimal
     locked: Decimal
 
+    @converts
     def to_model(self) -> Balance:
         return Balance(self.currency.upper(), self.balance, self.locked)
 
@@ -151,6 +196,7 @@ class DepositRaw(msgspec.Struct):
     confirmations: int | None = None
     done_at: str | None = None
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(str(self.id), self.currency.upper(), self.amount, DEPOSIT_STATE.get(self.state, "pending"),
                         iso_to_ms(self.created_at), txid=self.txid, fee=self.fee)
@@ -166,6 +212,21 @@ class DepositAddressRaw(msgspec.Struct):
         return DepositAddress(currency, self.address or "")
 
 
+def _resting_price(order: Order) -> Decimal:
+    if order.price is None:
+        raise ValueError(f"resting order {order.id} has no price")
+    return order.price
+
+
+@converts
+def book_orders(raw: dict[str, list[OrderRaw]], symbol: str) -> tuple[list[Order], list[Order]]:
+    """The resting orders of ``/order_book`` as (bids, asks), best first."""
+    bids = sorted((o.to_model(symbol) for o in raw.get("bids", [])), key=_resting_price, reverse=True)
+    asks = sorted((o.to_model(symbol) for o in raw.get("asks", [])), key=_resting_price)
+    return bids, asks
+
+
+@converts
 def candle(row: tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]) -> Candle:
     """A ``[time_s, open, high, low, close, volume]`` k-line row."""
     return Candle(seconds_to_ms(row[0]), row[1], row[2], row[3], row[4], row[5])
@@ -207,6 +268,7 @@ class WithdrawalRaw(msgspec.Struct):
     done_at: str | None = None
     recipient: Recipient | None = None
 
+    @converts
     def to_model(self) -> Transfer:
         details = self.recipient.details if self.recipient is not None else None
         return Transfer(str(self.id), self.currency.upper(), self.amount, WITHDRAW_STATE.get(self.status, "pending"),
@@ -225,6 +287,7 @@ class WalletRaw(msgspec.Struct):
     deposit_address: str | None = None
     destination_tag: str | None = None
 
+    @converts
     def to_model(self) -> Balance:
         return Balance(self.currency.upper(), self.balance, self.locked)
 

@@ -229,3 +229,15 @@ async def test_request_reuses_a_declared_endpoint_and_its_pools(server):
         assert ex._routes[("GET", "api", "/balances", True)] is Dummy.endpoints["balances"]
         await ex.request("GET", "/balances", auth=True)
     assert server.hits[-1][1]["X-KEY"] == "k1"
+
+
+async def test_a_connector_opened_after_the_last_one_closed_continues_above_its_nonces(server):
+    async with Dummy(key="k1", secret=SECRET, base_url=server.url) as ex:
+        await ex.fetch_balances()
+        last = ex.nonces.last
+    del ex
+    gc.collect()
+    async with Dummy(key="k1", secret=SECRET, base_url=server.url) as ex:
+        assert ex.nonces.last == last
+        await ex.fetch_balances()
+        assert ex.nonces.last > last

@@ -280,9 +280,12 @@ def test_shared_limit_is_one_object_per_key_and_keeps_no_raw_key() -> None:
         shared_limit("qtrade", "private", secret, 99)
 
 
-def test_shared_limit_dies_with_its_last_user() -> None:
-    first = shared_limit("peatio", "private", "k", 5)
-    del first
+def test_shared_limit_outlives_its_users_because_the_exchange_remembers() -> None:
+    first = shared_limit("peatio", "private", "k-outlives", 5, burst=1)
+    assert first.rate == 5
+    limiter = RateLimiter(first)
+    assert limiter.reserve(now=100.0) == 0.0  # the only call of the burst
+    del first, limiter
     gc.collect()
-    assert ("peatio", "private") not in {ident[:2] for ident in ratelimit._shared.keys()}
-    assert shared_limit("peatio", "private", "k", 7).rate == 7  # a fresh bucket, not a clash
+    again = shared_limit("peatio", "private", "k-outlives", 5, burst=1)
+    assert RateLimiter(again).reserve(now=100.0) == pytest.approx(0.2)  # the budget used is still counted

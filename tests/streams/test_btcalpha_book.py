@@ -157,3 +157,29 @@ async def wait_for(condition, timeout: float) -> None:
     while not condition():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+async def test_syncing_under_a_fast_stream_needs_few_resyncs(sb):
+    """Events the snapshot reflects can still be in flight when it returns; the feed keeps
+    buffering long enough that the first live events do not contradict the book."""
+    maker = MarketMaker(sb.venue("btcalpha"), {SYMBOL: Decimal("911.5")}, seed=4, depth=40)
+    running = True
+
+    async def churn():
+        while running:
+            for _ in range(10):
+                maker.step()
+            await asyncio.sleep(0)
+
+    churner = asyncio.create_task(churn())
+    try:
+        async with streams.open_book("btcalpha", SYMBOL, base_url=sb.url("btcalpha")) as feed:
+            await feed.wait_live(15)
+            await asyncio.sleep(2.0)
+            running = False
+            await churner
+            await settled(feed, sb)
+            assert feed.resyncs <= 2 and feed.reconnects == 0
+    finally:
+        running = False
+        await asyncio.gather(churner, return_exceptions=True)
