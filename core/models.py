@@ -7,9 +7,12 @@ milliseconds (``int``); symbols are ``BASE/QUOTE`` upper case.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = [
     "Side",
@@ -33,6 +36,13 @@ Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]
 OrderStatus = Literal["pending", "open", "closed", "canceled", "rejected"]
 TransferStatus = Literal["pending", "ok", "failed", "canceled"]
+
+
+def _one_row_html(item: msgspec.Struct) -> str:
+    """A model as a one-row HTML table, for notebooks."""
+    from core.frames import html_table  # frames imports this module
+
+    return html_table([item], caption=type(item).__name__).html
 
 
 def _num(value: Decimal | None) -> str:
@@ -93,6 +103,9 @@ class Ticker(msgspec.Struct, frozen=True, gc=False):
             f"last={_num(self.last)} vol={_num(self.volume)} t={self.timestamp})"
         )
 
+    def _repr_html_(self) -> str:
+        return _one_row_html(self)
+
 
 class BookLevel(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """One aggregated price level: ``price`` in quote, ``amount`` in base currency."""
@@ -134,6 +147,17 @@ class OrderBook(msgspec.Struct, gc=False):
             f"best {bid!r} | {ask!r}, spread={_num(self.spread)}, t={self.timestamp})"
         )
 
+    def _repr_html_(self) -> str:
+        from core.frames import book_html  # frames imports this module
+
+        return book_html(self).html
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """A pandas DataFrame, one row per level (side, price, amount); needs the ``pandas`` extra."""
+        from core.frames import book_frame
+
+        return book_frame(self)
+
 
 class Trade(msgspec.Struct, frozen=True, gc=False):
     """A public or own trade. ``side`` is the taker's side for public trades and our side
@@ -160,6 +184,9 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
             f"t={self.timestamp}{'' if self.order_id is None else ' order=' + self.order_id})"
         )
 
+    def _repr_html_(self) -> str:
+        return _one_row_html(self)
+
 
 class Order(msgspec.Struct, frozen=True, gc=False):
     """An order. Amounts in base currency, prices in quote; ``price`` is None for market
@@ -183,6 +210,9 @@ class Order(msgspec.Struct, frozen=True, gc=False):
             f"@{_num(self.price)} filled={_num(self.filled)} {self.status} t={self.timestamp})"
         )
 
+    def _repr_html_(self) -> str:
+        return _one_row_html(self)
+
 
 class Balance(msgspec.Struct, frozen=True, gc=False):
     """Free and locked (in orders or withdrawals) amounts of one currency."""
@@ -197,6 +227,9 @@ class Balance(msgspec.Struct, frozen=True, gc=False):
 
     def __repr__(self) -> str:
         return f"Balance({self.currency} free={_num(self.free)} locked={_num(self.locked)})"
+
+    def _repr_html_(self) -> str:
+        return _one_row_html(self)
 
 
 class Candle(msgspec.Struct, frozen=True, gc=False):
@@ -214,6 +247,9 @@ class Candle(msgspec.Struct, frozen=True, gc=False):
             f"Candle(t={self.timestamp} o={_num(self.open)} h={_num(self.high)} "
             f"l={_num(self.low)} c={_num(self.close)} v={_num(self.volume)})"
         )
+
+    def _repr_html_(self) -> str:
+        return _one_row_html(self)
 
 
 class Transfer(msgspec.Struct, frozen=True, gc=False):
