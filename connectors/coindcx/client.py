@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -223,7 +224,14 @@ class CoinDCX(Connector):
         """Recent public trades (``limit`` up to 500, default 30), oldest first."""
         market = await self.market(symbol)
         raw = await self._call("trades", {"pair": self._pair(market), "limit": limit}, decoder=s.PUBLIC_TRADES)
-        return sorted((t.to_model(market.symbol) for t in reversed(raw)), key=lambda t: t.timestamp)
+        oldest_first = sorted(reversed(raw), key=lambda t: t.T)
+        seen: dict[tuple[int, Decimal, Decimal, bool], int] = {}
+        trades = []
+        for t in oldest_first:  # identical fills in one millisecond are told apart by their order
+            key = (t.T, t.p, t.q, t.m)
+            seen[key] = seen.get(key, -1) + 1
+            trades.append(t.to_model(market.symbol, seen[key]))
+        return trades
 
     async def fetch_candles(self, symbol: str, timeframe: str = "1h", since: int | None = None,
                             limit: int | None = None) -> list[Candle]:

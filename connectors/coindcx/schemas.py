@@ -163,9 +163,12 @@ class PublicTradeRaw(msgspec.Struct):
     s: str = ""
 
     @converts
-    def to_model(self, symbol: str) -> Trade:
-        """CoinDCX gives public trades no id: the id is ``<T>-<price>-<amount>``, stable across polls."""
-        return Trade(f"{self.T}-{self.p}-{self.q}", symbol, "sell" if self.m else "buy", self.p, self.q, self.T)
+    def to_model(self, symbol: str, occurrence: int = 0) -> Trade:
+        """CoinDCX gives public trades no id: the id is ``<T>-<price>-<amount>-<side>``, stable
+        across polls, plus ``-<n>`` for the n-th identical fill of the same millisecond."""
+        side = "sell" if self.m else "buy"
+        suffix = f"-{occurrence}" if occurrence else ""
+        return Trade(f"{self.T}-{self.p}-{self.q}-{side}{suffix}", symbol, side, self.p, self.q, self.T)
 
 
 class CandleRaw(msgspec.Struct):

@@ -11,6 +11,7 @@ decodes with the base's generic decoder.
 
 from decimal import Decimal as D
 
+import msgspec
 import pytest
 
 from connectors.coindcx import schemas as s
@@ -100,7 +101,7 @@ def test_order_book_is_sorted_and_cut_whatever_order_the_server_sends():
 
 def test_public_trade_m_true_means_the_taker_sold(load):
     [raw] = s.PUBLIC_TRADES.decode(load("trades"))
-    assert raw.to_model("BTC/USDT") == Trade("1565163305770-11603.88-0.023519", "BTC/USDT", "buy", D("11603.88"),
+    assert raw.to_model("BTC/USDT") == Trade("1565163305770-11603.88-0.023519-buy", "BTC/USDT", "buy", D("11603.88"),
                                              D("0.023519"), 1565163305770)
     raw.m = True
     assert raw.to_model("BTC/USDT").side == "sell"
@@ -208,3 +209,10 @@ def test_live_my_trade_fractional_ms_timestamp_is_truncated_and_strings_are_exac
 def test_error_bodies_decode(load, name, code, message):
     error = s.ERROR.decode(load(name))
     assert (error.code, error.message, error.status) == (code, message, "error")
+
+
+def test_identical_fills_in_one_millisecond_get_distinct_stable_ids():
+    same = {"p": "100.5", "q": "0.2", "T": 1700000000000, "m": False}
+    raw = s.PUBLIC_TRADES.decode(msgspec.json.encode([same, same, {**same, "m": True}]))
+    ids = [t.to_model("BTC/INR", n).id for n, t in enumerate(raw[:2])] + [raw[2].to_model("BTC/INR").id]
+    assert ids == ["1700000000000-100.5-0.2-buy", "1700000000000-100.5-0.2-buy-1", "1700000000000-100.5-0.2-sell"]
