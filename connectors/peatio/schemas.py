@@ -4,14 +4,11 @@ to core models. Decimals come as strings, except k-line rows and public trades (
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
-from typing import ParamSpec, TypeVar
 
 import msgspec
 
-from core.errors import BadResponse
+from core.decoding import checked_conversion
 from core.models import Balance, BookLevel, Candle, Currency, DepositAddress, Market, Order, Ticker, Trade, Transfer
 from core.timestamps import any_to_ms, iso_to_ms, seconds_to_ms
 
@@ -24,42 +21,7 @@ WITHDRAW_STATE = {"prepared": "pending", "submitted": "pending", "accepted": "pe
                   "confirming": "pending", "to_reject": "pending", "skipped": "pending", "errored": "pending",
                   "succeed": "ok", "canceled": "canceled", "rejected": "failed", "failed": "failed"}
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def converts(convert: Callable[P, R]) -> Callable[P, R]:
-    """A conversion to models that refuses, with BadResponse, what decoded but cannot be
-    meant: NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
-    missing parts. Every Decimal in what it returns is finite."""
-
-    @wraps(convert)
-    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = convert(*args, **kwargs)
-            _check_finite(result)
-        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
-            raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
-                              exchange="peatio") from exc
-        return result
-
-    return checked
-
-
-def _check_finite(value: object) -> None:
-    """ValueError if a Decimal in ``value`` (a model, or lists, tuples and dicts of them) is NaN or infinite."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a finite number")
-    elif isinstance(value, msgspec.Struct):
-        for field in msgspec.structs.astuple(value):
-            _check_finite(field)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _check_finite(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_finite(item)
+converts = checked_conversion("peatio")
 
 
 class MarketRaw(msgspec.Struct):

@@ -7,55 +7,19 @@ payload in ``{"status", "message", "data"}``, with string ids and ISO-8601 times
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
-from typing import Generic, ParamSpec, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 
+from core.decoding import checked_conversion
 from core.errors import BadResponse
 from core.models import Balance, BookLevel, Candle, DepositAddress, Market, Order, Ticker, Trade, Transfer
 from core.timestamps import iso_to_ms, seconds_to_ms
 
 T = TypeVar("T")
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def converts(convert: Callable[P, R]) -> Callable[P, R]:
-    """A conversion to models that refuses, with BadResponse, what decoded but cannot be
-    meant: NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
-    missing parts. Every Decimal in what it returns is finite."""
-
-    @wraps(convert)
-    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = convert(*args, **kwargs)
-            _check_finite(result)
-        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
-            raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
-                              exchange="quidax") from exc
-        return result
-
-    return checked
-
-
-def _check_finite(value: object) -> None:
-    """ValueError if a Decimal in ``value`` (a model, or lists, tuples and dicts of them) is NaN or infinite."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a finite number")
-    elif isinstance(value, msgspec.Struct):
-        for field in msgspec.structs.astuple(value):
-            _check_finite(field)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _check_finite(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_finite(item)
+converts = checked_conversion("quidax")
 
 
 # ``wait`` = new or partially filled; ``cancel`` may follow a partial fill (see executed_volume)
