@@ -108,6 +108,7 @@ class Collector:
         self.batch_size = batch_size
         self._queue: asyncio.Queue[Record | None] = asyncio.Queue(queue_size)
         self._deadline: float | None = None  # set at shutdown: stop retrying a failing sink then
+        self._stopping = asyncio.Event()
         self.shutdown_grace = shutdown_grace
         self._retry = sink_retry
         self._feed_options = dict(feed_options or {})
@@ -233,7 +234,13 @@ class Collector:
                 if self._deadline is not None and time.monotonic() + delay > self._deadline:
                     self.stats.unwritten += len(batch)
                     return
-                await asyncio.sleep(delay)
+                if self._stopping.is_set():
+                    await asyncio.sleep(delay)
+                else:  # a shutdown cuts this backoff short: one more try, then the deadline rules
+                    try:
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+                    except asyncio.TimeoutError:
+                        pass
                 attempt += 1
                 continue
             self.stats.written += len(batch)
@@ -244,6 +251,7 @@ class Collector:
         """Let the writer write what is queued (retrying a failing sink for ``grace`` seconds
         at most); what cannot be written is counted as unwritten."""
         self._deadline = time.monotonic() + grace
+        self._stopping.set()
         if writer.done():
             self.stats.unwritten += self._queue.qsize()
             return

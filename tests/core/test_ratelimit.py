@@ -268,16 +268,16 @@ def test_buckets_with_different_clocks_cannot_be_combined() -> None:
 
 def test_shared_limit_is_one_object_per_key_and_keeps_no_raw_key() -> None:
     secret = "my-very-secret-api-key"
-    a = shared_limit("qtrade", "private", secret, 10)
-    assert shared_limit("qtrade", "private", secret, 10) is a
-    assert shared_limit("qtrade", "private", "another-key", 10) is not a
-    public = shared_limit("qtrade", "public", None, 20)
-    assert public is shared_limit("qtrade", "public", None, 20) and public is not a
-    assert shared_limit("quidax", "private", secret, 10) is not a
+    a = shared_limit("test-shared", "private", secret, 10)
+    assert shared_limit("test-shared", "private", secret, 10) is a
+    assert shared_limit("test-shared", "private", "another-key", 10) is not a
+    public = shared_limit("test-shared", "public", None, 20)
+    assert public is shared_limit("test-shared", "public", None, 20) and public is not a
+    assert shared_limit("test-shared-2", "private", secret, 10) is not a
     assert secret not in repr(a) and secret not in a.name
     assert all(secret not in str(ident) for ident in ratelimit._shared.keys())
     with pytest.raises(ValueError):
-        shared_limit("qtrade", "private", secret, 99)
+        shared_limit("test-shared", "private", secret, 99)
 
 
 def test_shared_limit_outlives_its_users_because_the_exchange_remembers() -> None:
