@@ -17,17 +17,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def checked_conversion(exchange: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def checked_conversion(exchange: str, *, finite: bool = True) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """A decorator for one exchange's ``to_model`` conversions: what decoded but cannot be
     meant — NaN or infinite numbers, exponents beyond Decimal's range, malformed dates,
-    missing parts — becomes BadResponse, and every Decimal it returns is finite."""
+    missing parts — becomes BadResponse, and (with ``finite``) every Decimal it returns is
+    finite; hot paths that already compare every number may skip that last walk."""
 
     def converts(convert: Callable[P, R]) -> Callable[P, R]:
         @wraps(convert)
         def checked(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 result = convert(*args, **kwargs)
-                _check_finite(result)
+                if finite:
+                    _check_finite(result)
             except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
                 raise BadResponse(f"{convert.__qualname__}: cannot convert the answer ({exc!r})",
                                   exchange=exchange) from exc

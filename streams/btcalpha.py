@@ -117,6 +117,14 @@ def _book_at_cut(snapshot: dict[int, Decimal], events: list[SocketMessageRaw], f
     return book
 
 
+def _sound(event: SocketMessageRaw) -> bool:
+    """A side the book knows and finite numbers, in the event and each of its fills."""
+    if event.type not in _SIDE or not (event.price.is_finite() and event.amount.is_finite()
+                                       and event.date.is_finite()):
+        return False
+    return all(t.amount.is_finite() and t.price.is_finite() for t in event.trades)
+
+
 def apply_event(book: LocalBook, event: SocketMessageRaw, *, tolerant: bool) -> list[tuple[str, Decimal, Decimal]]:
     """Apply one socket event to the book; returns the changed levels as (side, price, new
     total). A cancel of an order not on the book is ignored (it lay beyond the snapshot or
@@ -394,9 +402,12 @@ class BtcAlphaBookFeed:
         if not frame.startswith(self._prefix):
             return None
         try:
-            return SOCKET_MESSAGE.decode(frame[len(self._prefix):-1])
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            event = SOCKET_MESSAGE.decode(frame[len(self._prefix):-1])
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
             raise BookInconsistent(f"undecodable book event: {exc}") from None
+        if not _sound(event):
+            raise BookInconsistent(f"book event {event.oid} has a side or a number that cannot be meant")
+        return event
 
     def _apply(self, event: SocketMessageRaw, *, tolerant: bool) -> None:
         self.events += 1

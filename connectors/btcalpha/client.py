@@ -102,7 +102,7 @@ class BtcAlpha(Connector):
     def _map_error(self, response: Response) -> ExconnError | None:
         try:
             message = s.ERROR.decode(response.body).error
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
         return _classify(response.status, response.path, message) if message else None
 
@@ -145,7 +145,7 @@ class BtcAlpha(Connector):
         params: dict[str, Any] = {"pair": market.id, "group": 1 if group else 0}
         if limit is not None:
             params.update(limit_bids=limit, limit_asks=limit)
-        return await self._call("orderbook_2017", params, decoder=s.BOOK_ORDERS)
+        return s.checked_book_orders(await self._call("orderbook_2017", params, decoder=s.BOOK_ORDERS))
 
     async def fetch_trades(self, symbol: str, limit: int | None = None) -> list[Trade]:
         market = await self.market(symbol)
@@ -215,9 +215,7 @@ class BtcAlpha(Connector):
             params["pair"] = (await self.market(symbol)).id
         if limit is not None:
             params["limit"] = limit
-        trades = [t.to_model() for t in await self._call("own_trades", params, decoder=s.TRADES)]
-        trades.sort(key=lambda t: t.timestamp)
-        return trades
+        return s.trades_oldest_first(await self._call("own_trades", params, decoder=s.TRADES))
 
     async def fetch_deposits(self, currency: str | None = None) -> list[Transfer]:
         deposits = [d.to_model() for d in await self._call("deposits", decoder=s.DEPOSITS)]

@@ -12,6 +12,7 @@ from itertools import islice
 
 import msgspec
 
+from core.decoding import checked_conversion
 from core.models import Balance, BookLevel, Candle, Currency, Market, Order, OrderBook, Ticker, Trade, Transfer
 from core.timestamps import now_ms, seconds_to_ms
 
@@ -20,6 +21,11 @@ ORDER_STATUS = {"1": "open", "2": "canceled", "3": "closed"}
 # withdrawal status: 10 new, 20 verified, 30 approved, 40 refused, 50 canceled by user
 WITHDRAW_STATUS = {10: "pending", 20: "pending", 30: "ok", 40: "failed", 50: "canceled"}
 _INFINITY = Decimal("Infinity")
+
+
+converts = checked_conversion("btcalpha")
+# one check per answer on the hot paths: their comparisons already refuse NaN
+converts_fast = checked_conversion("btcalpha", finite=False)
 
 
 def symbol_of(pair: str) -> str:
@@ -34,6 +40,7 @@ class CurrencyRaw(msgspec.Struct, gc=False):
     short_name: str
     sign: str = ""
 
+    @converts
     def to_model(self) -> Currency:
         return Currency(self.short_name, self.short_name)
 
@@ -49,6 +56,7 @@ class PairRaw(msgspec.Struct, gc=False):
     minimum_order_value: Decimal | None = None
     liquidity_type: int | None = None
 
+    @converts
     def to_model(self) -> Market:
         return Market(
             symbol=f"{self.currency1}/{self.currency2}", id=self.name, base=self.currency1, quote=self.currency2,
@@ -69,6 +77,7 @@ class TickerRaw(msgspec.Struct, gc=False):
     sell: Decimal | None = None
     diff: Decimal | None = None
 
+    @converts
     def to_model(self) -> Ticker:
         # ``vol`` is the 24 h volume in quote currency (as ccxt reads it); Ticker.volume is
         # base currency and BTC-Alpha does not give that, so it stays None.
@@ -87,6 +96,7 @@ class BookRaw(msgspec.Struct, gc=False):
     sell: list[LevelRaw] = []
     buy: list[LevelRaw] = []
 
+    @converts_fast
     def to_model(self, symbol: str, limit: int | None) -> OrderBook:
         bids, asks = book_levels(self.sell, self.buy, limit)
         return OrderBook(symbol, bids, asks, now_ms())
@@ -106,10 +116,17 @@ class BookOrdersRaw(msgspec.Struct, gc=False):
     bids: list[BookOrderRaw] = []
     asks: list[BookOrderRaw] = []
 
+    @converts_fast
     def to_model(self, symbol: str, limit: int | None) -> OrderBook:
         """Aggregated by price: ``asks`` (the buy orders) become the bids."""
         bids, asks = book_levels(self.bids, self.asks, limit)
         return OrderBook(symbol, bids, asks, now_ms())
+
+
+@converts
+def checked_book_orders(raw: BookOrdersRaw) -> BookOrdersRaw:
+    """The resting orders as sent, once every price and amount is known to be a finite number."""
+    return raw
 
 
 def book_levels(sells: list[LevelRaw] | list[BookOrderRaw], buys: list[LevelRaw] | list[BookOrderRaw],
@@ -125,7 +142,10 @@ def _best_first(levels: list[LevelRaw] | list[BookOrderRaw], *, descending: bool
     Decimals, no sort."""
     if not _strictly_best_first(levels, descending):
         return _aggregate(levels, descending=descending, limit=limit)
-    return [BookLevel(level.price, level.amount) for level in (levels if limit is None else levels[:limit])]
+    chosen = levels if limit is None else levels[:limit]
+    if not all(level.amount.is_finite() for level in chosen):
+        raise ValueError("a book level with an amount that is not a finite number")
+    return [BookLevel(level.price, level.amount) for level in chosen]
 
 
 def _strictly_best_first(levels: list[LevelRaw] | list[BookOrderRaw], descending: bool) -> bool:
@@ -144,13 +164,15 @@ def _strictly_best_first(levels: list[LevelRaw] | list[BookOrderRaw], descending
                 previous = level.price
     except InvalidOperation:  # a NaN price does not order: the general path deals with it
         return False
-    return True
+    return previous.is_finite()  # strictly monotone from ±Infinity: the last one bounds them all
 
 
 def _aggregate(levels: list[LevelRaw] | list[BookOrderRaw], *, descending: bool,
                limit: int | None) -> list[BookLevel]:
     totals: dict[Decimal, Decimal] = {}
     for level in levels:
+        if not (level.price.is_finite() and level.amount.is_finite()):
+            raise ValueError(f"a book level of {level.amount} at {level.price}")
         totals[level.price] = totals.get(level.price, Decimal(0)) + level.amount
     prices = sorted(totals, reverse=descending)
     if limit is not None:
@@ -173,6 +195,7 @@ class TradeRaw(msgspec.Struct, gc=False):
                      seconds_to_ms(self.timestamp))
 
 
+@converts_fast
 def trades_oldest_first(raw: list[TradeRaw]) -> list[Trade]:
     """Public trades as models, oldest first (ties by numeric id). BTC-Alpha sends them
     newest first, so this is usually one pass of comparisons and a reversal, not a sort."""
@@ -206,6 +229,7 @@ class CandleRaw(msgspec.Struct, gc=False):
     close: Decimal
     volume: Decimal
 
+    @converts
     def to_model(self) -> Candle:
         return Candle(self.time * 1000, self.open, self.high, self.low, self.close, self.volume)
 
@@ -217,6 +241,7 @@ class WalletRaw(msgspec.Struct, gc=False):
     balance: Decimal
     reserve: Decimal
 
+    @converts
     def to_model(self) -> Balance:
         return Balance(self.currency, self.balance - self.reserve, self.reserve)
 
@@ -235,6 +260,7 @@ class OrderRaw(msgspec.Struct, gc=False):
     amount_original: Decimal | None = None
     amount_filled: Decimal | None = None
 
+    @converts
     def to_model(self) -> Order:
         status = ORDER_STATUS.get(str(self.status), "open")
         if self.amount_original is not None:
@@ -267,6 +293,7 @@ class CreatedRaw(msgspec.Struct, gc=False):
     trades: list[CreateTradeRaw] = []
     error: str | None = None
 
+    @converts
     def to_model(self, symbol: str, requested: Decimal) -> Order:
         filled = requested - self.amount
         cost = sum((t.price * t.amount for t in self.trades), Decimal(0))
@@ -281,6 +308,7 @@ class DepositRaw(msgspec.Struct, gc=False):
     currency: str
     amount: Decimal
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(str(self.id), self.currency, self.amount, "ok", seconds_to_ms(self.timestamp))
 
@@ -292,6 +320,7 @@ class WithdrawalRaw(msgspec.Struct, gc=False):
     amount: Decimal
     status: int
 
+    @converts
     def to_model(self) -> Transfer:
         return Transfer(str(self.id), self.currency, self.amount, WITHDRAW_STATUS.get(self.status, "pending"),
                         seconds_to_ms(self.timestamp))

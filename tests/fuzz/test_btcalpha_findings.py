@@ -23,45 +23,28 @@ NAN_TIME = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "connectors/btcalpha/schemas.py: to_model calls seconds_to_ms on NaN or Infinity timestamps, which "
-    "raises ValueError/OverflowError; it should raise BadResponse (as the other connectors' @converts "
-    "conversions do)"))
 @pytest.mark.parametrize(("name", "body"), NAN_TIME)
 async def test_a_nan_timestamp_is_a_bad_response(name, body):
     await outcome("btcalpha", name, lambda decoder: body)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "connectors/btcalpha/schemas.py _aggregate: an sNaN price cannot be hashed (TypeError) and a NaN one "
-    "cannot be sorted (InvalidOperation)"))
 @pytest.mark.parametrize("price", ["sNaN", "NaN"])
 async def test_a_nan_price_in_the_book_is_a_bad_response(price):
     body = b'{"sell": [{"price": "%s", "amount": "1"}, {"price": "1", "amount": "1"}], "buy": []}' % price.encode()
     await outcome("btcalpha", "fetch_order_book", lambda decoder: body)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "connectors/btcalpha/schemas.py WalletRaw.to_model: balance - reserve on Infinity raises "
-    "decimal.InvalidOperation"))
 async def test_an_infinite_wallet_is_a_bad_response():
     body = b'[{"currency": "BTC", "balance": "Infinity", "reserve": "Infinity"}]'
     await outcome("btcalpha", "fetch_balances", lambda decoder: body)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "connectors/btcalpha/schemas.py OrderRaw.to_model: int(date) on a date that is not digits raises "
-    "ValueError"))
 async def test_an_order_date_that_is_not_a_number_is_a_bad_response():
     body = (b'[{"id": 1, "pair": "BTC_USD", "type": "buy", "price": "1", "amount": "1", "status": 1, '
             b'"date": "yesterday"}]')
     await outcome("btcalpha", "fetch_open_orders", lambda decoder: body)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "connectors/btcalpha/schemas.py: NaN passes into models (Candle prices; Market limits, on which core "
-    "Connector.check_order then raises decimal.InvalidOperation); a non-finite number should be a "
-    "BadResponse"))
 @pytest.mark.parametrize(("name", "body"), [
     ("fetch_candles", b'[{"time": 1, "open": "NaN", "high": "1", "low": "1", "close": "1", "volume": "1"}]'),
     ("load_markets", b'[{"name": "BTC_USD", "currency1": "BTC", "currency2": "USD", "price_precision": 2, '
@@ -71,9 +54,6 @@ async def test_a_nan_that_would_pass_into_a_model_is_a_bad_response(name, body):
     await outcome("btcalpha", name, lambda decoder: body)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason=(
-    "connectors/btcalpha/client.py BtcAlpha._map_error catches DecodeError and ValidationError, not the "
-    "RecursionError msgspec raises on deep nesting"))
 def test_an_error_answer_nested_too_deep_falls_back_to_the_status_default():
     ex = connectors.open("btcalpha")
     body = b'{"unknown": ' + b"[" * 5_000

@@ -31,20 +31,10 @@ ERROR_DECODERS = {"btcalpha": btcalpha.ERROR, "coindcx": coindcx.ERROR, "peatio"
                   "qtrade": qtrade.ERRORS, "quidax": quidax.ERROR}
 CASES = [(exchange, name) for exchange in connectors.EXCHANGES for name in supported(exchange)]
 
-# BTC-Alpha's connector is not ours to change (another engineer's): its cases run, but what
-# they find is pinned down by the deterministic strict-xfail tests in test_btcalpha_findings.py.
-NOT_OURS = pytest.mark.xfail(strict=False, reason="connectors/btcalpha: see tests/fuzz/test_btcalpha_findings.py")
+EXCHANGES = list(connectors.EXCHANGES)
 
 
-def ours(*values: str) -> Any:
-    """Parameters of a case for ``values[0]``'s connector, expected to fail where it is not ours."""
-    return pytest.param(*values, marks=NOT_OURS if values[0] == "btcalpha" else ())
-
-
-EXCHANGES = [ours(exchange) for exchange in connectors.EXCHANGES]
-
-
-@pytest.mark.parametrize(("exchange", "name"), [ours(*c) for c in CASES])
+@pytest.mark.parametrize(("exchange", "name"), CASES)
 @fuzz(15)
 @given(data=st.data())
 async def test_schema_shaped_answers_with_hostile_values_raise_only_typed_errors(exchange, name, data):
