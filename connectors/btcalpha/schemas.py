@@ -142,10 +142,14 @@ def _best_first(levels: list[LevelRaw] | list[BookOrderRaw], *, descending: bool
     Decimals, no sort."""
     if not _strictly_best_first(levels, descending):
         return _aggregate(levels, descending=descending, limit=limit)
-    chosen = levels if limit is None else levels[:limit]
-    if not all(level.amount.is_finite() for level in chosen):
+    out = [BookLevel(level.price, level.amount) for level in (levels if limit is None else levels[:limit])]
+    if not all(map(_finite_amount, out)):
         raise ValueError("a book level with an amount that is not a finite number")
-    return [BookLevel(level.price, level.amount) for level in chosen]
+    return out
+
+
+def _finite_amount(level: BookLevel) -> bool:
+    return level.amount.is_finite()
 
 
 def _strictly_best_first(levels: list[LevelRaw] | list[BookOrderRaw], descending: bool) -> bool:
