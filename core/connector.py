@@ -446,6 +446,18 @@ class Connector:
         """The loaded market with this exchange id, or None."""
         return self._markets_by_id.get(market_id)
 
+    async def _tickers_by_market_id(self, raw: Mapping[str, Any], symbols: Iterable[str] | None) -> dict[str, Ticker]:
+        """Tickers from an answer keyed by exchange market id (each value has ``to_model(symbol)``),
+        keeping ``symbols`` only when given; ids of unlisted markets are skipped."""
+        await self.load_markets()
+        wanted = None if symbols is None else {(await self.market(sym)).symbol for sym in symbols}
+        result = {}
+        for market_id, value in raw.items():
+            market = self.market_by_id(market_id)
+            if market is not None and (wanted is None or market.symbol in wanted):
+                result[market.symbol] = value.to_model(market.symbol)
+        return result
+
     def _timeframe(self, timeframe: str) -> str:
         try:
             return self.timeframes[timeframe]

@@ -170,14 +170,7 @@ class Peatio(Connector):
         return raw.to_model(market.symbol)
 
     async def fetch_tickers(self, symbols: Iterable[str] | None = None) -> dict[str, Ticker]:
-        await self.load_markets()
-        wanted = None if symbols is None else {(await self.market(sym)).symbol for sym in symbols}
-        result = {}
-        for market_id, raw in (await self._call("tickers", decoder=s.TICKERS)).items():
-            market = self.market_by_id(market_id)
-            if market is not None and (wanted is None or market.symbol in wanted):
-                result[market.symbol] = raw.to_model(market.symbol)
-        return result
+        return await self._tickers_by_market_id(await self._call("tickers", decoder=s.TICKERS), symbols)
 
     async def fetch_order_book(self, symbol: str, limit: int | None = None) -> OrderBook:
         market = await self.market(symbol)
